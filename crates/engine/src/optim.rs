@@ -1,0 +1,257 @@
+//! Optimisers (SGD, Adam, AdamW) stepping the host parameter store in one fused pass per parameter
+//! and member.
+//!
+//! burn's optimisers take one learning rate per parameter group and keep f32 hyperparameters; an
+//! ensemble needs a learning rate and weight decay per member, and grokking studies compare against
+//! PyTorch step for step, so the update rules here are PyTorch's, written with f64 scalars:
+//! - SGD: g += wd p (coupled); with momentum mu, buf = mu buf + g (buf = g on the first step); p -= lr buf.
+//! - Adam: g += wd p (coupled L2); m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+//!   p -= (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps), with bc_i = 1 - b_i^t.
+//! - AdamW: p *= 1 - lr wd (decoupled, before the moments), then Adam without the L2 term.
+
+use crate::config::{GroupConfig, OptimizerKind};
+use crate::params::{Buf, Params};
+
+/// The hyperparameters of one group for one member.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hyper {
+    pub kind: OptimizerKind,
+    pub lr: f64,
+    pub betas: [f64; 2],
+    pub eps: f64,
+    pub weight_decay: f64,
+    pub momentum: f64,
+}
+
+impl From<&GroupConfig> for Hyper {
+    fn from(g: &GroupConfig) -> Hyper {
+        Hyper {
+            kind: g.optimizer,
+            lr: g.lr,
+            betas: g.betas,
+            eps: g.eps,
+            weight_decay: g.weight_decay,
+            momentum: g.momentum,
+        }
+    }
+}
+
+/// Float types the fused kernels run on.
+pub trait Real: num_traits::Float + Send + Sync + 'static {
+    fn of(x: f64) -> Self;
+}
+impl Real for f32 {
+    fn of(x: f64) -> f32 {
+        x as f32
+    }
+}
+impl Real for f64 {
+    fn of(x: f64) -> f64 {
+        x
+    }
+}
+
+/// Optimiser state for every parameter of every member.
+pub struct Optimizer {
+    /// hyper[param][member]
+    hyper: Vec<Vec<Hyper>>,
+    /// First moment (or SGD momentum buffer) and second moment per parameter, allocated on first use.
+    m: Vec<Option<Buf>>,
+    v: Vec<Option<Buf>>,
+    /// Steps taken (Adam's bias correction uses t starting at 1).
+    t: u64,
+}
+
+impl Optimizer {
+    /// `hyper[param][member]`: each parameter's group hyperparameters for each member.
+    pub fn new(hyper: Vec<Vec<Hyper>>) -> Optimizer {
+        let n = hyper.len();
+        Optimizer { hyper, m: vec![None; n], v: vec![None; n], t: 0 }
+    }
+
+    pub fn steps(&self) -> u64 {
+        self.t
+    }
+
+    /// One step. `grads[k]` holds parameter k's gradient laid out like its buffer; members with
+    /// `active[m] == false` (diverged) are left untouched.
+    pub fn step(&mut self, params: &mut Params, grads: &[GradRef<'_>], active: &[bool]) {
+        self.t += 1;
+        let t = self.t;
+        for (k, grad) in grads.iter().enumerate() {
+            let n = params.specs[k].numel();
+            let needs_v = self.hyper[k].iter().any(|h| h.kind != OptimizerKind::Sgd);
+            let needs_m = needs_v || self.hyper[k].iter().any(|h| h.momentum > 0.0);
+            if needs_m && self.m[k].is_none() {
+                self.m[k] = Some(params.values[k].zeros_like());
+            }
+            if needs_v && self.v[k].is_none() {
+                self.v[k] = Some(params.values[k].zeros_like());
+            }
+            for (member, h) in self.hyper[k].iter().enumerate() {
+                if !active[member] {
+                    continue;
+                }
+                let r = member * n..(member + 1) * n;
+                match (&mut params.values[k], grad, self.m[k].as_mut(), self.v[k].as_mut()) {
+                    (Buf::F32(p), GradRef::F32(g), m, v) => {
+                        update(&mut p[r.clone()], &g[r.clone()], slice32(m, &r), slice32(v, &r), h, t)
+                    }
+                    (Buf::F64(p), GradRef::F64(g), m, v) => {
+                        update(&mut p[r.clone()], &g[r.clone()], slice64(m, &r), slice64(v, &r), h, t)
+                    }
+                    _ => panic!("gradient precision differs from parameter precision"),
+                }
+            }
+        }
+    }
+}
+
+fn slice32<'a>(b: Option<&'a mut Buf>, r: &std::ops::Range<usize>) -> Option<&'a mut [f32]> {
+    match b {
+        Some(Buf::F32(v)) => Some(&mut v[r.clone()]),
+        _ => None,
+    }
+}
+
+fn slice64<'a>(b: Option<&'a mut Buf>, r: &std::ops::Range<usize>) -> Option<&'a mut [f64]> {
+    match b {
+        Some(Buf::F64(v)) => Some(&mut v[r.clone()]),
+        _ => None,
+    }
+}
+
+/// A borrowed gradient of either precision.
+pub enum GradRef<'a> {
+    F32(&'a [f32]),
+    F64(&'a [f64]),
+}
+
+/// The fused update of one member's slice of one parameter.
+pub fn update<E: Real>(p: &mut [E], g: &[E], m: Option<&mut [E]>, v: Option<&mut [E]>, h: &Hyper, t: u64) {
+    let wd = E::of(h.weight_decay);
+    match h.kind {
+        OptimizerKind::Sgd => {
+            let lr = E::of(h.lr);
+            match m.filter(|_| h.momentum > 0.0) {
+                None => {
+                    for (p, &g) in p.iter_mut().zip(g) {
+                        *p = *p - lr * (g + wd * *p);
+                    }
+                }
+                Some(buf) => {
+                    let mu = E::of(h.momentum);
+                    for ((p, &g), b) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
+                        let d = g + wd * *p;
+                        *b = if t == 1 { d } else { mu * *b + d };
+                        *p = *p - lr * *b;
+                    }
+                }
+            }
+        }
+        OptimizerKind::Adam | OptimizerKind::Adamw => {
+            let (Some(m), Some(v)) = (m, v) else { panic!("Adam state was not allocated") };
+            let (b1, b2) = (h.betas[0], h.betas[1]);
+            let bc1 = 1.0 - b1.powi(t as i32);
+            let bc2 = 1.0 - b2.powi(t as i32);
+            let step = E::of(h.lr / bc1);
+            let inv_sqrt_bc2 = E::of(1.0 / bc2.sqrt());
+            let eps = E::of(h.eps);
+            let (b1e, b2e, c1, c2) = (E::of(b1), E::of(b2), E::of(1.0 - b1), E::of(1.0 - b2));
+            let decoupled = h.kind == OptimizerKind::Adamw;
+            let shrink = E::of(1.0 - h.lr * h.weight_decay);
+            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                let g = if decoupled {
+                    *p = *p * shrink;
+                    g
+                } else {
+                    g + wd * *p
+                };
+                *m = b1e * *m + c1 * g;
+                *v = b2e * *v + c2 * g * g;
+                *p = *p - step * *m / (v.sqrt() * inv_sqrt_bc2 + eps);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hyper(kind: OptimizerKind, lr: f64, wd: f64) -> Hyper {
+        Hyper { kind, lr, betas: [0.9, 0.999], eps: 1e-8, weight_decay: wd, momentum: 0.0 }
+    }
+
+    fn run(kind: OptimizerKind, lr: f64, wd: f64, grads: &[f64], p0: f64) -> f64 {
+        let h = hyper(kind, lr, wd);
+        let (mut p, mut m, mut v) = ([p0], [0.0], [0.0]);
+        for (t, &g) in grads.iter().enumerate() {
+            update(&mut p, &[g], Some(&mut m), Some(&mut v), &h, t as u64 + 1);
+        }
+        p[0]
+    }
+
+    #[test]
+    fn adam_first_step_moves_by_lr_times_sign() {
+        // t = 1: m_hat = g, v_hat = g^2, so the step is lr * g / (|g| + eps).
+        let p = run(OptimizerKind::Adam, 0.1, 0.0, &[2.0], 1.0);
+        assert!((p - (1.0 - 0.1 * 2.0 / (2.0 + 1e-8))).abs() < 1e-15);
+    }
+
+    #[test]
+    fn adam_two_steps_by_hand() {
+        // g = 1 then 3, b1 = 0.9, b2 = 0.999, lr = 0.01, p0 = 0.5.
+        // t=1: m = 0.1, v = 0.001, step = 0.01 * (0.1/0.1) / (sqrt(0.001/0.001) + 1e-8).
+        let p1 = 0.5 - 0.01 * 1.0 / (1.0 + 1e-8);
+        // t=2: m = 0.09 + 0.3 = 0.39, v = 0.000999 + 0.009 = 0.009999;
+        // m_hat = 0.39 / 0.19, v_hat = 0.009999 / 0.001999.
+        let p2 = p1 - 0.01 * (0.39 / 0.19) / ((0.009999f64 / 0.001999).sqrt() + 1e-8);
+        let p = run(OptimizerKind::Adam, 0.01, 0.0, &[1.0, 3.0], 0.5);
+        assert!((p - p2).abs() < 1e-14, "{p} vs {p2}");
+    }
+
+    #[test]
+    fn coupled_and_decoupled_weight_decay_differ_as_they_should() {
+        // Adam with L2 adds wd * p to the gradient, and Adam normalises it away on the first step:
+        // g = 0, p = 2, wd = 0.5 -> g' = 1 -> step lr * 1 / (1 + eps).
+        let coupled = run(OptimizerKind::Adam, 0.1, 0.5, &[0.0], 2.0);
+        assert!((coupled - (2.0 - 0.1 / (1.0 + 1e-8))).abs() < 1e-15);
+        // AdamW shrinks p by (1 - lr wd) and the zero gradient moves nothing.
+        let decoupled = run(OptimizerKind::Adamw, 0.1, 0.5, &[0.0], 2.0);
+        assert!((decoupled - 2.0 * (1.0 - 0.05)).abs() < 1e-15);
+        // with wd = 0 they agree exactly
+        let a = run(OptimizerKind::Adam, 0.01, 0.0, &[1.0, -2.0, 0.5], 0.3);
+        let w = run(OptimizerKind::Adamw, 0.01, 0.0, &[1.0, -2.0, 0.5], 0.3);
+        assert_eq!(a, w);
+    }
+
+    #[test]
+    fn sgd_with_decay_and_momentum_by_hand() {
+        let h = Hyper { momentum: 0.0, ..hyper(OptimizerKind::Sgd, 0.1, 0.01) };
+        let mut p = [1.0f64];
+        update(&mut p, &[2.0], None, None, &h, 1);
+        assert!((p[0] - (1.0 - 0.1 * (2.0 + 0.01))).abs() < 1e-15);
+        let h = Hyper { momentum: 0.9, ..hyper(OptimizerKind::Sgd, 0.1, 0.0) };
+        let (mut p, mut b) = ([1.0f64], [0.0f64]);
+        update(&mut p, &[2.0], Some(&mut b), None, &h, 1); // buf = 2, p = 0.8
+        update(&mut p, &[1.0], Some(&mut b), None, &h, 2); // buf = 1.8 + 1 = 2.8, p = 0.52
+        assert!((p[0] - 0.52).abs() < 1e-15 && (b[0] - 2.8).abs() < 1e-15);
+    }
+
+    #[test]
+    fn members_step_with_their_own_hyperparameters() {
+        use crate::model::ParamSpec;
+        use crate::params::Precision;
+        let specs = vec![ParamSpec::new("w", &[2])];
+        let mut params = Params::from_members(specs, vec![vec![vec![1.0, 1.0]], vec![vec![1.0, 1.0]]], Precision::F64);
+        let hs = vec![vec![hyper(OptimizerKind::Sgd, 0.1, 0.0), hyper(OptimizerKind::Sgd, 0.2, 0.0)]];
+        let mut opt = Optimizer::new(hs);
+        let g = [1.0, 1.0, 1.0, 1.0];
+        opt.step(&mut params, &[GradRef::F64(&g)], &[true, true]);
+        assert_eq!(params.member(0, 0), vec![0.9, 0.9]);
+        assert_eq!(params.member(0, 1), vec![0.8, 0.8]);
+        opt.step(&mut params, &[GradRef::F64(&g)], &[true, false]);
+        assert_eq!(params.member(0, 1), vec![0.8, 0.8]);
+    }
+}

@@ -1,0 +1,59 @@
+//! Every experiment of the papers as a named TOML preset embedded in the binary (data, not code).
+//! `groklab presets show NAME` prints one; the text is a valid config file.
+
+use crate::config::Config;
+use crate::config::reader::ConfigError;
+
+/// (name, TOML text) of every embedded preset, in listing order.
+pub const PRESETS: &[(&str, &str)] = &[
+    ("liu2022-toy", include_str!("../presets/liu2022-toy.toml")),
+    ("liu2022-toy-classification", include_str!("../presets/liu2022-toy-classification.toml")),
+];
+
+/// The TOML text of a preset.
+pub fn text(name: &str) -> Option<&'static str> {
+    PRESETS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}
+
+/// Names of all presets.
+pub fn names() -> Vec<&'static str> {
+    PRESETS.iter().map(|(n, _)| *n).collect()
+}
+
+/// Error for an unknown preset name, with the closest known name.
+pub fn unknown(name: &str) -> ConfigError {
+    let known: Vec<String> = names().iter().map(|s| s.to_string()).collect();
+    ConfigError::Unknown {
+        key: format!("preset {name}"),
+        suggestion: crate::config::reader::nearest(name, &known),
+        known,
+    }
+}
+
+/// A preset's parsed config.
+pub fn load(name: &str) -> Result<Config, ConfigError> {
+    let t = text(name).ok_or_else(|| unknown(name))?;
+    Config::from_toml(t, &format!("preset {name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_validates_and_round_trips() {
+        for (name, text) in PRESETS {
+            let c = Config::from_toml(text, name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(&c.name, name, "a preset's name key must match its registry name");
+            assert!(!c.description.is_empty(), "{name} needs a description");
+            let back = Config::from_toml(&c.to_toml(), "round trip").unwrap();
+            assert_eq!(c, back, "{name} does not survive serialisation");
+        }
+    }
+
+    #[test]
+    fn unknown_preset_suggests() {
+        let e = load("liu2022-tyo").unwrap_err().to_string();
+        assert!(e.contains("did you mean `liu2022-toy`"), "{e}");
+    }
+}

@@ -1,0 +1,354 @@
+//! Line plots, labelled scatter plots and heatmaps written as SVG.
+//!
+//! Log axes are drawn by plotting log10 of the values on a linear axis and labelling ticks with the
+//! original values: one code path serves all four lin/log combinations. Non-positive values are
+//! dropped on a log axis.
+
+use plotters::prelude::*;
+use std::path::Path;
+
+/// A drawing failure (an unwritable path, or a plotting error).
+pub type PlotResult = Result<(), String>;
+
+/// One axis: its label and whether it is logarithmic.
+#[derive(Debug, Clone)]
+pub struct Axis {
+    pub label: String,
+    pub log: bool,
+}
+
+impl Axis {
+    pub fn lin(label: &str) -> Axis {
+        Axis { label: label.into(), log: false }
+    }
+    pub fn log(label: &str) -> Axis {
+        Axis { label: label.into(), log: true }
+    }
+    fn map(&self, v: f64) -> Option<f64> {
+        if self.log {
+            (v > 0.0 && v.is_finite()).then(|| v.log10())
+        } else {
+            v.is_finite().then_some(v)
+        }
+    }
+    fn tick(&self, v: f64) -> String {
+        if !self.log {
+            return short(v);
+        }
+        if (v - v.round()).abs() < 1e-9 {
+            let e = v.round() as i32;
+            return match e {
+                0 => "1".into(),
+                1 => "10".into(),
+                _ => format!("1e{e}"),
+            };
+        }
+        short(10f64.powf(v))
+    }
+}
+
+fn short(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if !(1e-3..1e5).contains(&a) {
+        return format!("{v:.0e}");
+    }
+    let s = format!("{v:.4}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// How a series is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Line,
+    Dashed,
+    Points,
+    LinePoints,
+}
+
+/// A named series of (x, y) points.
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+    pub style: Style,
+}
+
+impl Series {
+    pub fn line(name: &str, points: Vec<(f64, f64)>) -> Series {
+        Series { name: name.into(), points, style: Style::Line }
+    }
+    pub fn dashed(name: &str, points: Vec<(f64, f64)>) -> Series {
+        Series { name: name.into(), points, style: Style::Dashed }
+    }
+    pub fn points(name: &str, points: Vec<(f64, f64)>) -> Series {
+        Series { name: name.into(), points, style: Style::Points }
+    }
+    pub fn line_points(name: &str, points: Vec<(f64, f64)>) -> Series {
+        Series { name: name.into(), points, style: Style::LinePoints }
+    }
+}
+
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+fn bounds(vals: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    if hi - lo < 1e-12 {
+        return (lo - 0.5, hi + 0.5);
+    }
+    let pad = 0.04 * (hi - lo);
+    (lo - pad, hi + pad)
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// Draws series on shared axes; series whose colour should match (simulation and its theory) can share
+/// a name prefix before " (": they get the same colour.
+pub fn line_plot(path: &Path, title: &str, x: &Axis, y: &Axis, series: &[Series]) -> PlotResult {
+    let mapped: Vec<Vec<(f64, f64)>> = series
+        .iter()
+        .map(|s| s.points.iter().filter_map(|&(a, b)| Some((x.map(a)?, y.map(b)?))).collect())
+        .collect();
+    let (x0, x1) = bounds(mapped.iter().flatten().map(|p| p.0));
+    let (y0, y1) = bounds(mapped.iter().flatten().map(|p| p.1));
+    let root = SVGBackend::new(path, (720, 450)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x.label.as_str())
+        .y_desc(y.label.as_str())
+        .x_label_formatter(&|v| x.tick(*v))
+        .y_label_formatter(&|v| y.tick(*v))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(err)?;
+    let mut colour_of: Vec<String> = Vec::new();
+    for (s, pts) in series.iter().zip(&mapped) {
+        let key = s.name.split(" (").next().unwrap_or(&s.name).to_string();
+        let idx = colour_of.iter().position(|k| *k == key).unwrap_or_else(|| {
+            colour_of.push(key);
+            colour_of.len() - 1
+        });
+        let c = PALETTE[idx % PALETTE.len()];
+        let label = s.name.clone();
+        match s.style {
+            Style::Line | Style::LinePoints => {
+                chart
+                    .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
+                    .map_err(err)?
+                    .label(label)
+                    .legend(move |(a, b)| PathElement::new(vec![(a, b), (a + 18, b)], c.stroke_width(2)));
+                if s.style == Style::LinePoints {
+                    chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled()))).map_err(err)?;
+                }
+            }
+            Style::Dashed => {
+                chart
+                    .draw_series(DashedLineSeries::new(pts.iter().copied(), 6, 4, c.stroke_width(2).into()))
+                    .map_err(err)?
+                    .label(label)
+                    .legend(move |(a, b)| PathElement::new(vec![(a, b), (a + 6, b)], c.stroke_width(2)));
+            }
+            Style::Points => {
+                chart
+                    .draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))
+                    .map_err(err)?
+                    .label(label)
+                    .legend(move |(a, b)| Circle::new((a + 9, b), 3, c.filled()));
+            }
+        }
+    }
+    if series.len() > 1 {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(err)?;
+    }
+    root.present().map_err(err)
+}
+
+/// Points with a text label each (2-D embeddings, for instance).
+pub fn scatter_labelled(path: &Path, title: &str, x: &Axis, y: &Axis, points: &[(f64, f64, String)]) -> PlotResult {
+    let (x0, x1) = bounds(points.iter().map(|p| p.0));
+    let (y0, y1) = bounds(points.iter().map(|p| p.1));
+    let root = SVGBackend::new(path, (560, 500)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x.label.as_str())
+        .y_desc(y.label.as_str())
+        .x_label_formatter(&|v| short(*v))
+        .y_label_formatter(&|v| short(*v))
+        .draw()
+        .map_err(err)?;
+    chart
+        .draw_series(points.iter().map(|(a, b, t)| {
+            EmptyElement::at((*a, *b))
+                + Circle::new((0, 0), 4, PALETTE[0].filled())
+                + Text::new(t.clone(), (6, -6), ("sans-serif", 14))
+        }))
+        .map_err(err)?;
+    root.present().map_err(err)
+}
+
+/// A heatmap of z over a grid: `z[j][i]` is the value at (xs[i], ys[j]); `None` cells are grey.
+/// Values are coloured on a linear or log scale between their min and max.
+pub fn heatmap(
+    path: &Path,
+    title: &str,
+    x: &Axis,
+    xs: &[f64],
+    y: &Axis,
+    ys: &[f64],
+    z: &[Vec<Option<f64>>],
+    z_label: &str,
+    log_z: bool,
+) -> PlotResult {
+    let cells = |vals: &[f64], axis: &Axis| -> Vec<(f64, f64)> {
+        let m: Vec<f64> = vals.iter().map(|&v| axis.map(v).unwrap_or(f64::NAN)).collect();
+        (0..m.len())
+            .map(|i| {
+                let left = if i > 0 { (m[i] + m[i - 1]) / 2.0 } else if m.len() > 1 { m[0] - (m[1] - m[0]) / 2.0 } else { m[0] - 0.5 };
+                let right = if i + 1 < m.len() {
+                    (m[i] + m[i + 1]) / 2.0
+                } else if m.len() > 1 {
+                    m[i] + (m[i] - m[i - 1]) / 2.0
+                } else {
+                    m[i] + 0.5
+                };
+                (left, right)
+            })
+            .collect()
+    };
+    let cx = cells(xs, x);
+    let cy = cells(ys, y);
+    let zmap = |v: f64| if log_z { (v > 0.0).then(|| v.log10()) } else { v.is_finite().then_some(v) };
+    let zs: Vec<f64> = z.iter().flatten().filter_map(|v| v.and_then(zmap)).collect();
+    let (z0, z1) = if zs.is_empty() { (0.0, 1.0) } else { bounds(zs.iter().copied()) };
+    let root = SVGBackend::new(path, (760, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let (main, bar) = root.split_horizontally(640);
+    let xr = (cx.first().map_or(0.0, |c| c.0), cx.last().map_or(1.0, |c| c.1));
+    let yr = (cy.first().map_or(0.0, |c| c.0), cy.last().map_or(1.0, |c| c.1));
+    let mut chart = ChartBuilder::on(&main)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(xr.0.min(xr.1)..xr.0.max(xr.1), yr.0.min(yr.1)..yr.0.max(yr.1))
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(x.label.as_str())
+        .y_desc(y.label.as_str())
+        .x_label_formatter(&|v| x.tick(*v))
+        .y_label_formatter(&|v| y.tick(*v))
+        .draw()
+        .map_err(err)?;
+    let cmap = ViridisRGB;
+    let mut rects = Vec::new();
+    for (j, row) in z.iter().enumerate() {
+        for (i, v) in row.iter().enumerate() {
+            let (Some(&(xa, xb)), Some(&(ya, yb))) = (cx.get(i), cy.get(j)) else { continue };
+            let style = match v.and_then(zmap) {
+                Some(t) => cmap.get_color_normalized(t, z0, z1).filled(),
+                None => RGBColor(200, 200, 200).filled(),
+            };
+            rects.push(Rectangle::new([(xa, ya), (xb, yb)], style));
+        }
+    }
+    chart.draw_series(rects).map_err(err)?;
+    let mut cb = ChartBuilder::on(&bar)
+        .margin_top(40)
+        .margin_bottom(52)
+        .margin_right(50)
+        .y_label_area_size(40)
+        .caption(z_label, ("sans-serif", 14))
+        .build_cartesian_2d(0.0..1.0, z0..z1)
+        .map_err(err)?;
+    let zaxis = Axis { label: String::new(), log: log_z };
+    cb.configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_label_formatter(&|v| zaxis.tick(*v))
+        .draw()
+        .map_err(err)?;
+    let steps = 64;
+    cb.draw_series((0..steps).map(|k| {
+        let a = z0 + (z1 - z0) * k as f64 / steps as f64;
+        let b = z0 + (z1 - z0) * (k + 1) as f64 / steps as f64;
+        Rectangle::new([(0.0, a), (1.0, b)], cmap.get_color_normalized((a + b) / 2.0, z0, z1).filled())
+    }))
+    .map_err(err)?;
+    root.present().map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_read_as_values() {
+        assert_eq!(Axis::log("t").tick(3.0), "1e3");
+        assert_eq!(Axis::log("t").tick(0.0), "1");
+        assert_eq!(Axis::lin("t").tick(0.25), "0.25");
+        assert_eq!(Axis::lin("t").tick(1e-6), "1e-6");
+        assert_eq!(Axis::log("t").map(-1.0), None);
+    }
+
+    #[test]
+    fn writes_svgs() {
+        let dir = std::env::temp_dir().join(format!("groklab-plot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let s = vec![
+            Series::line("train", vec![(1.0, 1.0), (10.0, 0.1), (100.0, 0.01)]),
+            Series::dashed("train (theory)", vec![(1.0, 0.9), (100.0, 0.02)]),
+            Series::points("val", vec![(1.0, 2.0), (0.0, 5.0)]),
+        ];
+        let p = dir.join("l.svg");
+        line_plot(&p, "loss", &Axis::log("step"), &Axis::log("loss"), &s).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.starts_with("<svg") && text.contains("train (theory)"));
+        let h = dir.join("h.svg");
+        let z = vec![vec![Some(1.0), None], vec![Some(10.0), Some(100.0)]];
+        heatmap(&h, "dt", &Axis::log("gamma"), &[1e-3, 1e-2], &Axis::lin("lambda"), &[0.5, 0.9], &z, "steps", true).unwrap();
+        assert!(std::fs::read_to_string(&h).unwrap().contains("<rect"));
+        let e = dir.join("e.svg");
+        scatter_labelled(&e, "E", &Axis::lin("x"), &Axis::lin("y"), &[(0.0, 1.0, "0".into()), (1.0, 0.0, "1".into())]).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,82 @@
+//! One module per subcommand; shared error type and config resolution.
+
+pub mod presets;
+pub mod quickstart;
+pub mod report;
+pub mod theory;
+pub mod train;
+
+use groklab_engine::{Config, ConfigError};
+use std::fmt;
+use std::path::Path;
+
+/// A command failure: bad input (exit 2) or a failure while working (exit 1).
+#[derive(Debug)]
+pub enum CliError {
+    Input(String),
+    Work(String),
+}
+
+impl CliError {
+    pub fn code(&self) -> u8 {
+        match self {
+            CliError::Input(_) => 2,
+            CliError::Work(_) => 1,
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliError::Input(m) | CliError::Work(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<ConfigError> for CliError {
+    fn from(e: ConfigError) -> CliError {
+        CliError::Input(e.to_string())
+    }
+}
+
+pub fn io_err(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> CliError {
+    let msg = format!("{what} {}", path.display());
+    move |e| CliError::Work(format!("{msg}: {e}"))
+}
+
+/// Where a config comes from: `FILE.toml` or `preset NAME`.
+pub fn load_source(source: &[String]) -> Result<(toml::Table, String), CliError> {
+    match source {
+        [word, name] if word == "preset" => {
+            let text = groklab_engine::presets::text(name).ok_or_else(|| groklab_engine::presets::unknown(name))?;
+            let table = text.parse::<toml::Table>().map_err(|e| CliError::Work(format!("preset {name} does not parse: {e}")))?;
+            Ok((table, format!("preset {name}")))
+        }
+        [word] if word == "preset" => Err(CliError::Input(format!(
+            "`preset` needs a name; available: {}",
+            groklab_engine::presets::names().join(", ")
+        ))),
+        [file] => {
+            let path = Path::new(file);
+            let text = std::fs::read_to_string(path).map_err(|e| CliError::Input(format!("cannot read config file {file}: {e}")))?;
+            let table = text
+                .parse::<toml::Table>()
+                .map_err(|e| ConfigError::Parse { source: file.clone(), message: e.to_string() })?;
+            Ok((table, file.clone()))
+        }
+        _ => Err(CliError::Input("expected FILE.toml or `preset NAME`".into())),
+    }
+}
+
+/// Loads a source, applies `--set` overrides and `--seed`, and validates.
+pub fn resolve(source: &[String], sets: &[String], seed: Option<u64>) -> Result<Config, CliError> {
+    let (mut table, _) = load_source(source)?;
+    for s in sets {
+        groklab_engine::config::reader::apply_override(&mut table, s)?;
+    }
+    if let Some(seed) = seed {
+        table.insert("seed".into(), toml::Value::Integer(seed as i64));
+    }
+    Ok(Config::from_table(table)?)
+}

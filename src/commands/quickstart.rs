@@ -1,0 +1,64 @@
+//! `groklab quickstart`: the main job on the embedded default. Trains `liu2022-toy`, puts the
+//! effective theory beside it (does this training set pin the representation down, and how fast),
+//! and prints a short summary.
+
+use super::{CliError, io_err};
+use groklab_engine::config::TaskConfig;
+use groklab_engine::run::execute;
+use groklab_engine::train::TrainOptions;
+use groklab_theory::addition as th;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Run directory.
+    #[arg(long, default_value = "runs/quickstart")]
+    out: PathBuf,
+    /// Seed of the run.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print the run's summary.json to stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(a: Args) -> Result<(), CliError> {
+    let mut config = groklab_engine::presets::load("liu2022-toy")?;
+    config.seed = a.seed;
+    let TaskConfig::Addition(task) = &config.task;
+    let p = task.p;
+    eprintln!("groklab quickstart: {} (seed {})", config.description, config.seed);
+    let summary = execute(&config, &a.out, &TrainOptions { progress: true }).map_err(io_err("cannot write run", &a.out))?;
+    super::train::print_human(&summary, &a.out);
+
+    let data = groklab_engine::task::build(&config.task, &config.model, config.seed);
+    let spec = th::spectrum(p, &th::parallelograms(p, &data.train_mask));
+    let eta = config.optim.get("embed").map_or(1e-3, |g| g.lr);
+    let crit = th::critical_fraction(p, 2000, 0);
+    let frac = data.train.len() as f64 / data.train_mask.len() as f64;
+    eprintln!("effective theory:");
+    if spec.nullity == 2 {
+        eprintln!(
+            "  this training set determines the linear representation (nullity 2); lambda_3 = {:.3}, so about 1/(lambda_3 eta) = {:.0} steps at eta = {eta}",
+            spec.lambda3,
+            th::predicted_steps(spec.lambda3, eta)
+        );
+    } else {
+        eprintln!("  this training set leaves {} extra free directions (nullity {}): the theory expects no generalisation", spec.nullity - 2, spec.nullity);
+    }
+    match crit.critical_fraction {
+        Some(c) => eprintln!("  random training sets determine it above a training fraction of {c:.2} (this run: {frac:.2})"),
+        None => eprintln!("  random training sets never determine it with probability 1/2"),
+    }
+    let grokked = summary.steps_to_val_acc.is_some();
+    eprintln!(
+        "verdict: {} (phase {}); plots and data in {}",
+        if grokked { "it generalised" } else { "it did not generalise within the budget" },
+        summary.phase.as_str(),
+        a.out.display()
+    );
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&summary).map_err(|e| CliError::Work(e.to_string()))?);
+    }
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! `groklab`: one binary over the engine, theory and report crates. Human output goes to stderr,
+//! machine output (`--json`) to stdout. Exit codes: 0 success, 1 a failure while working (I/O),
+//! 2 bad input (usage, config, unknown preset), with nothing written.
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser)]
+#[command(name = "groklab", version, about = "A laboratory for grokking: train the models of the grokking papers, compute their theories, draw the results")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train one experiment: `groklab train FILE.toml` or `groklab train preset NAME`.
+    Train(commands::train::Args),
+    /// List the embedded presets, or print one as TOML (`groklab presets show NAME`).
+    Presets(commands::presets::Args),
+    /// Theory without training (effective theory of addition, ...).
+    #[command(subcommand)]
+    Theory(commands::theory::Theory),
+    /// Train the default toy study, run its theory and print a short summary.
+    Quickstart(commands::quickstart::Args),
+    /// Redraw the plots of a run directory from its CSV files.
+    Report(commands::report::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(a) => commands::train::run(a),
+        Command::Presets(a) => commands::presets::run(a),
+        Command::Theory(t) => commands::theory::run(t),
+        Command::Quickstart(a) => commands::quickstart::run(a),
+        Command::Report(a) => commands::report::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("groklab: error: {e}");
+            ExitCode::from(e.code())
+        }
+    }
+}
