@@ -11,7 +11,11 @@ use std::process::ExitCode;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(name = "groklab", version, about = "A laboratory for grokking: train the models of the grokking papers, compute their theories, draw the results")]
+#[command(
+    name = "groklab",
+    version,
+    about = "A laboratory for grokking: train the models of the grokking papers, compute their theories, draw the results"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -49,8 +49,11 @@ pub fn io_err(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> CliErro
 pub fn load_source(source: &[String]) -> Result<(toml::Table, String), CliError> {
     match source {
         [word, name] if word == "preset" => {
-            let text = groklab_engine::presets::text(name).ok_or_else(|| groklab_engine::presets::unknown(name))?;
-            let table = text.parse::<toml::Table>().map_err(|e| CliError::Work(format!("preset {name} does not parse: {e}")))?;
+            let text = groklab_engine::presets::text(name)
+                .ok_or_else(|| groklab_engine::presets::unknown(name))?;
+            let table = text
+                .parse::<toml::Table>()
+                .map_err(|e| CliError::Work(format!("preset {name} does not parse: {e}")))?;
             Ok((table, format!("preset {name}")))
         }
         [word] if word == "preset" => Err(CliError::Input(format!(
@@ -59,13 +62,19 @@ pub fn load_source(source: &[String]) -> Result<(toml::Table, String), CliError>
         ))),
         [file] => {
             let path = Path::new(file);
-            let text = std::fs::read_to_string(path).map_err(|e| CliError::Input(format!("cannot read config file {file}: {e}")))?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::Input(format!("cannot read config file {file}: {e}")))?;
             let table = text
                 .parse::<toml::Table>()
-                .map_err(|e| ConfigError::Parse { source: file.clone(), message: e.to_string() })?;
+                .map_err(|e| ConfigError::Parse {
+                    source: file.clone(),
+                    message: e.to_string(),
+                })?;
             Ok((table, file.clone()))
         }
-        _ => Err(CliError::Input("expected FILE.toml or `preset NAME`".into())),
+        _ => Err(CliError::Input(
+            "expected FILE.toml or `preset NAME`".into(),
+        )),
     }
 }
 

@@ -27,8 +27,12 @@ pub fn run(a: Args) -> Result<(), CliError> {
     config.seed = a.seed;
     let TaskConfig::Addition(task) = &config.task;
     let p = task.p;
-    eprintln!("groklab quickstart: {} (seed {})", config.description, config.seed);
-    let summary = execute(&config, &a.out, &TrainOptions { progress: true }).map_err(io_err("cannot write run", &a.out))?;
+    eprintln!(
+        "groklab quickstart: {} (seed {})",
+        config.description, config.seed
+    );
+    let summary = execute(&config, &a.out, &TrainOptions { progress: true })
+        .map_err(io_err("cannot write run", &a.out))?;
     super::train::print_human(&summary, &a.out);
 
     let data = groklab_engine::task::build(&config.task, &config.model, config.seed);
@@ -44,21 +48,34 @@ pub fn run(a: Args) -> Result<(), CliError> {
             th::predicted_steps(spec.lambda3, eta)
         );
     } else {
-        eprintln!("  this training set leaves {} extra free directions (nullity {}): the theory expects no generalisation", spec.nullity - 2, spec.nullity);
+        eprintln!(
+            "  this training set leaves {} extra free directions (nullity {}): the theory expects no generalisation",
+            spec.nullity - 2,
+            spec.nullity
+        );
     }
     match crit.critical_fraction {
-        Some(c) => eprintln!("  random training sets determine it above a training fraction of {c:.2} (this run: {frac:.2})"),
+        Some(c) => eprintln!(
+            "  random training sets determine it above a training fraction of {c:.2} (this run: {frac:.2})"
+        ),
         None => eprintln!("  random training sets never determine it with probability 1/2"),
     }
     let grokked = summary.steps_to_val_acc.is_some();
     eprintln!(
         "verdict: {} (phase {}); plots and data in {}",
-        if grokked { "it generalised" } else { "it did not generalise within the budget" },
+        if grokked {
+            "it generalised"
+        } else {
+            "it did not generalise within the budget"
+        },
         summary.phase.as_str(),
         a.out.display()
     );
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&summary).map_err(|e| CliError::Work(e.to_string()))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).map_err(|e| CliError::Work(e.to_string()))?
+        );
     }
     Ok(())
 }

@@ -11,7 +11,10 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<(), CliError> {
     if !a.dir.join("metrics.csv").exists() {
-        return Err(CliError::Input(format!("{} is not a run directory (no metrics.csv)", a.dir.display())));
+        return Err(CliError::Input(format!(
+            "{} is not a run directory (no metrics.csv)",
+            a.dir.display()
+        )));
     }
     let written = groklab_report::run::draw_run(&a.dir).map_err(CliError::Work)?;
     for p in written {

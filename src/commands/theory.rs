@@ -34,21 +34,38 @@ pub fn run(t: Theory) -> Result<(), CliError> {
 
 fn addition(a: AdditionArgs) -> Result<(), CliError> {
     if !(2..=60).contains(&a.p) {
-        return Err(CliError::Input(format!("invalid value for `--p`: {}; allowed: an integer from 2 to 60", a.p)));
+        return Err(CliError::Input(format!(
+            "invalid value for `--p`: {}; allowed: an integer from 2 to 60",
+            a.p
+        )));
     }
     if a.samples == 0 {
-        return Err(CliError::Input("invalid value for `--samples`: 0; allowed: an integer >= 1".into()));
+        return Err(CliError::Input(
+            "invalid value for `--samples`: 0; allowed: an integer >= 1".into(),
+        ));
     }
     let r = groklab_theory::addition::critical_fraction(a.p, a.samples, a.seed);
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&r).map_err(|e| CliError::Work(e.to_string()))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&r).map_err(|e| CliError::Work(e.to_string()))?
+        );
         return Ok(());
     }
-    eprintln!("p = {}: {} pairs, {} parallelograms; {} random training sets per size", r.p, r.pairs, r.parallelograms, r.samples);
-    eprintln!("{:>6} {:>9} {:>14} {:>16}", "size", "fraction", "P(nullity=2)", "median lambda3");
+    eprintln!(
+        "p = {}: {} pairs, {} parallelograms; {} random training sets per size",
+        r.p, r.pairs, r.parallelograms, r.samples
+    );
+    eprintln!(
+        "{:>6} {:>9} {:>14} {:>16}",
+        "size", "fraction", "P(nullity=2)", "median lambda3"
+    );
     for (size, prob) in &r.p_nullity2 {
         let l3 = r.median_lambda3[size].map_or("-".into(), |x| format!("{x:.3}"));
-        eprintln!("{size:>6} {:>9.3} {prob:>14.4} {l3:>16}", *size as f64 / r.pairs as f64);
+        eprintln!(
+            "{size:>6} {:>9.3} {prob:>14.4} {l3:>16}",
+            *size as f64 / r.pairs as f64
+        );
     }
     match r.critical_fraction {
         Some(c) => eprintln!("critical fraction (P crosses 1/2): {c:.3}"),

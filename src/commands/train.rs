@@ -29,11 +29,17 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<(), CliError> {
     let config = resolve(&a.source, &a.sets, a.seed)?;
-    let dir = a.out.unwrap_or_else(|| PathBuf::from(format!("runs/{}-seed{}", config.name, config.seed)));
-    let summary = execute(&config, &dir, &TrainOptions { progress: !a.quiet }).map_err(io_err("cannot write run", &dir))?;
+    let dir = a
+        .out
+        .unwrap_or_else(|| PathBuf::from(format!("runs/{}-seed{}", config.name, config.seed)));
+    let summary = execute(&config, &dir, &TrainOptions { progress: !a.quiet })
+        .map_err(io_err("cannot write run", &dir))?;
     print_human(&summary, &dir);
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&summary).map_err(|e| CliError::Work(e.to_string()))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).map_err(|e| CliError::Work(e.to_string()))?
+        );
     }
     Ok(())
 }
@@ -55,7 +61,11 @@ pub fn print_human(s: &Summary, dir: &std::path::Path) {
         s.wall_seconds,
         s.steps_per_second
     );
-    let f = |k: &str| s.final_metrics.get(k).map_or("-".into(), |v| format!("{v:.4}"));
+    let f = |k: &str| {
+        s.final_metrics
+            .get(k)
+            .map_or("-".into(), |v| format!("{v:.4}"))
+    };
     eprintln!(
         "  final: train acc {}, val acc {}, train loss {}, val loss {}, RQI {}",
         f("train_acc"),

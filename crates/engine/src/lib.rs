@@ -8,6 +8,7 @@
 pub mod config;
 pub mod files;
 pub mod model;
+pub mod ops;
 pub mod optim;
 pub mod params;
 pub mod phase;

@@ -66,7 +66,12 @@ impl Optimizer {
     /// `hyper[param][member]`: each parameter's group hyperparameters for each member.
     pub fn new(hyper: Vec<Vec<Hyper>>) -> Optimizer {
         let n = hyper.len();
-        Optimizer { hyper, m: vec![None; n], v: vec![None; n], t: 0 }
+        Optimizer {
+            hyper,
+            m: vec![None; n],
+            v: vec![None; n],
+            t: 0,
+        }
     }
 
     pub fn steps(&self) -> u64 {
@@ -93,13 +98,28 @@ impl Optimizer {
                     continue;
                 }
                 let r = member * n..(member + 1) * n;
-                match (&mut params.values[k], grad, self.m[k].as_mut(), self.v[k].as_mut()) {
-                    (Buf::F32(p), GradRef::F32(g), m, v) => {
-                        update(&mut p[r.clone()], &g[r.clone()], slice32(m, &r), slice32(v, &r), h, t)
-                    }
-                    (Buf::F64(p), GradRef::F64(g), m, v) => {
-                        update(&mut p[r.clone()], &g[r.clone()], slice64(m, &r), slice64(v, &r), h, t)
-                    }
+                match (
+                    &mut params.values[k],
+                    grad,
+                    self.m[k].as_mut(),
+                    self.v[k].as_mut(),
+                ) {
+                    (Buf::F32(p), GradRef::F32(g), m, v) => update(
+                        &mut p[r.clone()],
+                        &g[r.clone()],
+                        slice32(m, &r),
+                        slice32(v, &r),
+                        h,
+                        t,
+                    ),
+                    (Buf::F64(p), GradRef::F64(g), m, v) => update(
+                        &mut p[r.clone()],
+                        &g[r.clone()],
+                        slice64(m, &r),
+                        slice64(v, &r),
+                        h,
+                        t,
+                    ),
                     _ => panic!("gradient precision differs from parameter precision"),
                 }
             }
@@ -127,8 +147,31 @@ pub enum GradRef<'a> {
     F64(&'a [f64]),
 }
 
-/// The fused update of one member's slice of one parameter.
-pub fn update<E: Real>(p: &mut [E], g: &[E], m: Option<&mut [E]>, v: Option<&mut [E]>, h: &Hyper, t: u64) {
+/// The fused update of one member's slice of one parameter, compiled for the widest SIMD the CPU has
+/// (pulp dispatches at run time; the loops are written for the auto-vectoriser).
+pub fn update<E: Real>(
+    p: &mut [E],
+    g: &[E],
+    m: Option<&mut [E]>,
+    v: Option<&mut [E]>,
+    h: &Hyper,
+    t: u64,
+) {
+    pulp::Arch::new().dispatch(
+        #[inline(always)]
+        || update_scalar(p, g, m, v, h, t),
+    )
+}
+
+#[inline(always)]
+fn update_scalar<E: Real>(
+    p: &mut [E],
+    g: &[E],
+    m: Option<&mut [E]>,
+    v: Option<&mut [E]>,
+    h: &Hyper,
+    t: u64,
+) {
     let wd = E::of(h.weight_decay);
     match h.kind {
         OptimizerKind::Sgd => {
@@ -150,7 +193,9 @@ pub fn update<E: Real>(p: &mut [E], g: &[E], m: Option<&mut [E]>, v: Option<&mut
             }
         }
         OptimizerKind::Adam | OptimizerKind::Adamw => {
-            let (Some(m), Some(v)) = (m, v) else { panic!("Adam state was not allocated") };
+            let (Some(m), Some(v)) = (m, v) else {
+                panic!("Adam state was not allocated")
+            };
             let (b1, b2) = (h.betas[0], h.betas[1]);
             let bc1 = 1.0 - b1.powi(t as i32);
             let bc2 = 1.0 - b2.powi(t as i32);
@@ -180,7 +225,14 @@ mod tests {
     use super::*;
 
     fn hyper(kind: OptimizerKind, lr: f64, wd: f64) -> Hyper {
-        Hyper { kind, lr, betas: [0.9, 0.999], eps: 1e-8, weight_decay: wd, momentum: 0.0 }
+        Hyper {
+            kind,
+            lr,
+            betas: [0.9, 0.999],
+            eps: 1e-8,
+            weight_decay: wd,
+            momentum: 0.0,
+        }
     }
 
     fn run(kind: OptimizerKind, lr: f64, wd: f64, grads: &[f64], p0: f64) -> f64 {
@@ -228,11 +280,17 @@ mod tests {
 
     #[test]
     fn sgd_with_decay_and_momentum_by_hand() {
-        let h = Hyper { momentum: 0.0, ..hyper(OptimizerKind::Sgd, 0.1, 0.01) };
+        let h = Hyper {
+            momentum: 0.0,
+            ..hyper(OptimizerKind::Sgd, 0.1, 0.01)
+        };
         let mut p = [1.0f64];
         update(&mut p, &[2.0], None, None, &h, 1);
         assert!((p[0] - (1.0 - 0.1 * (2.0 + 0.01))).abs() < 1e-15);
-        let h = Hyper { momentum: 0.9, ..hyper(OptimizerKind::Sgd, 0.1, 0.0) };
+        let h = Hyper {
+            momentum: 0.9,
+            ..hyper(OptimizerKind::Sgd, 0.1, 0.0)
+        };
         let (mut p, mut b) = ([1.0f64], [0.0f64]);
         update(&mut p, &[2.0], Some(&mut b), None, &h, 1); // buf = 2, p = 0.8
         update(&mut p, &[1.0], Some(&mut b), None, &h, 2); // buf = 1.8 + 1 = 2.8, p = 0.52
@@ -244,8 +302,15 @@ mod tests {
         use crate::model::ParamSpec;
         use crate::params::Precision;
         let specs = vec![ParamSpec::new("w", &[2])];
-        let mut params = Params::from_members(specs, vec![vec![vec![1.0, 1.0]], vec![vec![1.0, 1.0]]], Precision::F64);
-        let hs = vec![vec![hyper(OptimizerKind::Sgd, 0.1, 0.0), hyper(OptimizerKind::Sgd, 0.2, 0.0)]];
+        let mut params = Params::from_members(
+            specs,
+            vec![vec![vec![1.0, 1.0]], vec![vec![1.0, 1.0]]],
+            Precision::F64,
+        );
+        let hs = vec![vec![
+            hyper(OptimizerKind::Sgd, 0.1, 0.0),
+            hyper(OptimizerKind::Sgd, 0.2, 0.0),
+        ]];
         let mut opt = Optimizer::new(hs);
         let g = [1.0, 1.0, 1.0, 1.0];
         opt.step(&mut params, &[GradRef::F64(&g)], &[true, true]);

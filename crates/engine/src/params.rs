@@ -63,8 +63,12 @@ impl Buf {
     }
     fn tensor(&self, shape: [usize; 3], device: &Device) -> Tensor<3> {
         match self {
-            Buf::F32(v) => Tensor::from_data(TensorData::new(v.clone(), shape), (device, DType::F32)),
-            Buf::F64(v) => Tensor::from_data(TensorData::new(v.clone(), shape), (device, DType::F64)),
+            Buf::F32(v) => {
+                Tensor::from_data(TensorData::new(v.clone(), shape), (device, DType::F32))
+            }
+            Buf::F64(v) => {
+                Tensor::from_data(TensorData::new(v.clone(), shape), (device, DType::F64))
+            }
         }
     }
 }
@@ -81,19 +85,33 @@ pub struct Params {
 
 impl Params {
     /// Stacks per-member initial values (`inits[member][param]`).
-    pub fn from_members(specs: Vec<ParamSpec>, inits: Vec<Vec<Vec<f64>>>, precision: Precision) -> Params {
+    pub fn from_members(
+        specs: Vec<ParamSpec>,
+        inits: Vec<Vec<Vec<f64>>>,
+        precision: Precision,
+    ) -> Params {
         let members = inits.len();
         let values = (0..specs.len())
             .map(|k| {
                 let mut all = Vec::with_capacity(members * specs[k].numel());
                 for m in &inits {
-                    assert_eq!(m[k].len(), specs[k].numel(), "initial values of {} have the wrong size", specs[k].name);
+                    assert_eq!(
+                        m[k].len(),
+                        specs[k].numel(),
+                        "initial values of {} have the wrong size",
+                        specs[k].name
+                    );
                     all.extend_from_slice(&m[k]);
                 }
                 Buf::from_f64(all, precision)
             })
             .collect();
-        Params { specs, members, precision, values }
+        Params {
+            specs,
+            members,
+            precision,
+            values,
+        }
     }
 
     /// Every parameter as a [M, rows, cols] tensor on `device`.
@@ -118,7 +136,10 @@ impl Params {
     pub fn norm_sq(&self, k: usize, member: usize) -> f64 {
         let n = self.specs[k].numel();
         match &self.values[k] {
-            Buf::F32(v) => v[member * n..(member + 1) * n].iter().map(|&x| (x as f64) * (x as f64)).sum(),
+            Buf::F32(v) => v[member * n..(member + 1) * n]
+                .iter()
+                .map(|&x| (x as f64) * (x as f64))
+                .sum(),
             Buf::F64(v) => v[member * n..(member + 1) * n].iter().map(|x| x * x).sum(),
         }
     }
@@ -133,8 +154,12 @@ impl Params {
         (0..self.specs.len()).all(|k| {
             let n = self.specs[k].numel();
             match &self.values[k] {
-                Buf::F32(v) => v[member * n..(member + 1) * n].iter().all(|x| x.is_finite()),
-                Buf::F64(v) => v[member * n..(member + 1) * n].iter().all(|x| x.is_finite()),
+                Buf::F32(v) => v[member * n..(member + 1) * n]
+                    .iter()
+                    .all(|x| x.is_finite()),
+                Buf::F64(v) => v[member * n..(member + 1) * n]
+                    .iter()
+                    .all(|x| x.is_finite()),
             }
         })
     }

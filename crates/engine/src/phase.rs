@@ -32,7 +32,13 @@ impl Phase {
 
 /// Classifies a run. A threshold first reached after `budget` counts as never reached. Validation
 /// fitted without train (rare) counts as confusion: the table has no row for it.
-pub fn classify(steps_to_train: Option<usize>, steps_to_val: Option<usize>, budget: usize, gap: usize, diverged: bool) -> Phase {
+pub fn classify(
+    steps_to_train: Option<usize>,
+    steps_to_val: Option<usize>,
+    budget: usize,
+    gap: usize,
+    diverged: bool,
+) -> Phase {
     if diverged {
         return Phase::Diverged;
     }
@@ -51,15 +57,36 @@ mod tests {
 
     #[test]
     fn table_of_the_paper() {
-        assert_eq!(classify(Some(100), Some(500), 10_000, 1000, false), Phase::Comprehension);
-        assert_eq!(classify(Some(100), Some(1100), 10_000, 1000, false), Phase::Grokking);
-        assert_eq!(classify(Some(100), Some(1099), 10_000, 1000, false), Phase::Comprehension);
-        assert_eq!(classify(Some(100), None, 10_000, 1000, false), Phase::Memorization);
-        assert_eq!(classify(Some(100), Some(20_000), 10_000, 1000, false), Phase::Memorization);
+        assert_eq!(
+            classify(Some(100), Some(500), 10_000, 1000, false),
+            Phase::Comprehension
+        );
+        assert_eq!(
+            classify(Some(100), Some(1100), 10_000, 1000, false),
+            Phase::Grokking
+        );
+        assert_eq!(
+            classify(Some(100), Some(1099), 10_000, 1000, false),
+            Phase::Comprehension
+        );
+        assert_eq!(
+            classify(Some(100), None, 10_000, 1000, false),
+            Phase::Memorization
+        );
+        assert_eq!(
+            classify(Some(100), Some(20_000), 10_000, 1000, false),
+            Phase::Memorization
+        );
         assert_eq!(classify(None, None, 10_000, 1000, false), Phase::Confusion);
-        assert_eq!(classify(Some(20_000), Some(20_000), 10_000, 1000, false), Phase::Confusion);
+        assert_eq!(
+            classify(Some(20_000), Some(20_000), 10_000, 1000, false),
+            Phase::Confusion
+        );
         assert_eq!(classify(Some(1), Some(1), 10, 0, true), Phase::Diverged);
         // validation before train is not grokking
-        assert_eq!(classify(Some(900), Some(100), 10_000, 10, false), Phase::Comprehension);
+        assert_eq!(
+            classify(Some(900), Some(100), 10_000, 10, false),
+            Phase::Comprehension
+        );
     }
 }

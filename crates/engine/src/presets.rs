@@ -7,7 +7,10 @@ use crate::config::reader::ConfigError;
 /// (name, TOML text) of every embedded preset, in listing order.
 pub const PRESETS: &[(&str, &str)] = &[
     ("liu2022-toy", include_str!("../presets/liu2022-toy.toml")),
-    ("liu2022-toy-classification", include_str!("../presets/liu2022-toy-classification.toml")),
+    (
+        "liu2022-toy-classification",
+        include_str!("../presets/liu2022-toy-classification.toml"),
+    ),
 ];
 
 /// The TOML text of a preset.
@@ -44,7 +47,10 @@ mod tests {
     fn every_preset_validates_and_round_trips() {
         for (name, text) in PRESETS {
             let c = Config::from_toml(text, name).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert_eq!(&c.name, name, "a preset's name key must match its registry name");
+            assert_eq!(
+                &c.name, name,
+                "a preset's name key must match its registry name"
+            );
             assert!(!c.description.is_empty(), "{name} needs a description");
             let back = Config::from_toml(&c.to_toml(), "round trip").unwrap();
             assert_eq!(c, back, "{name} does not survive serialisation");

@@ -40,7 +40,8 @@ pub trait Probe: Send {
 
 /// The probes a config gets: loss and accuracy always, weight norms always, and the study's own.
 pub fn probes_for(config: &Config, members: usize) -> Vec<Box<dyn Probe>> {
-    let mut p: Vec<Box<dyn Probe>> = vec![Box::new(LossAccuracy), Box::new(WeightNorms::new(config))];
+    let mut p: Vec<Box<dyn Probe>> =
+        vec![Box::new(LossAccuracy), Box::new(WeightNorms::new(config))];
     match config.task {
         TaskConfig::Addition(_) => p.push(Box::new(Representation::new(members))),
     }
@@ -60,9 +61,16 @@ pub fn loss_and_accuracy(data: &Dataset, split: &Split, out: &[f64], d_out: usiz
         match data.correctness {
             Correctness::NearestTarget => {
                 let t = |c: usize| &data.targets[c * data.d_target..(c + 1) * data.d_target];
-                let dist = |c: usize| o.iter().zip(t(c)).map(|(a, &b)| (a - b as f64).powi(2)).sum::<f64>();
+                let dist = |c: usize| {
+                    o.iter()
+                        .zip(t(c))
+                        .map(|(a, &b)| (a - b as f64).powi(2))
+                        .sum::<f64>()
+                };
                 loss += dist(label) / d_out as f64;
-                let best = (0..data.n_classes).min_by(|&a, &b| dist(a).total_cmp(&dist(b))).unwrap_or(0);
+                let best = (0..data.n_classes)
+                    .min_by(|&a, &b| dist(a).total_cmp(&dist(b)))
+                    .unwrap_or(0);
                 correct += usize::from(best == label);
             }
             Correctness::Argmax => {
@@ -83,7 +91,9 @@ pub struct LossAccuracy;
 
 impl Probe for LossAccuracy {
     fn columns(&self) -> Vec<String> {
-        ["train_loss", "val_loss", "train_acc", "val_acc"].map(String::from).to_vec()
+        ["train_loss", "val_loss", "train_acc", "val_acc"]
+            .map(String::from)
+            .to_vec()
     }
     fn compute(&mut self, c: &EvalContext<'_>) -> Vec<f64> {
         let (tl, ta) = loss_and_accuracy(c.data, &c.data.train, c.train_out, c.d_out);
@@ -104,7 +114,12 @@ impl WeightNorms {
         let groups: Vec<String> = config.optim.keys().cloned().collect();
         let owner = crate::model::param_names(&config.model, &config.task)
             .iter()
-            .map(|n| config.group_of(n).and_then(|g| groups.iter().position(|x| x == g)).unwrap_or(0))
+            .map(|n| {
+                config
+                    .group_of(n)
+                    .and_then(|g| groups.iter().position(|x| x == g))
+                    .unwrap_or(0)
+            })
             .collect();
         WeightNorms { groups, owner }
     }
@@ -136,15 +151,24 @@ pub struct Representation {
 
 impl Representation {
     pub fn new(members: usize) -> Representation {
-        Representation { snapshots: vec![Vec::new(); members], d: 0 }
+        Representation {
+            snapshots: vec![Vec::new(); members],
+            d: 0,
+        }
     }
 }
 
 /// One member's embeddings as p vectors of d.
 pub fn embeddings(params: &Params, member: usize) -> Vec<Vec<f64>> {
-    let k = params.index("embed.W_E").expect("the toy model has embed.W_E");
+    let k = params
+        .index("embed.W_E")
+        .expect("the toy model has embed.W_E");
     let d = params.specs[k].shape[1];
-    params.member(k, member).chunks(d).map(<[f64]>::to_vec).collect()
+    params
+        .member(k, member)
+        .chunks(d)
+        .map(<[f64]>::to_vec)
+        .collect()
 }
 
 impl Probe for Representation {
@@ -168,7 +192,11 @@ impl Probe for Representation {
     fn tables(&self, member: usize) -> Vec<ExtraTable> {
         let mut header = vec!["step".to_string(), "token".to_string()];
         header.extend((0..self.d).map(|k| format!("e{k}")));
-        vec![ExtraTable { file: "embeddings.csv".into(), header, rows: self.snapshots[member].clone() }]
+        vec![ExtraTable {
+            file: "embeddings.csv".into(),
+            header,
+            rows: self.snapshots[member].clone(),
+        }]
     }
 }
 
@@ -178,7 +206,12 @@ mod tests {
 
     fn data(correctness: Correctness) -> Dataset {
         Dataset {
-            train: Split { sample: vec![0, 1], a: vec![0, 0], b: vec![0, 1], label: vec![0, 1] },
+            train: Split {
+                sample: vec![0, 1],
+                a: vec![0, 0],
+                b: vec![0, 1],
+                label: vec![0, 1],
+            },
             val: Split::default(),
             n_tokens: 2,
             n_classes: 3,

@@ -38,18 +38,35 @@ pub struct Summary {
 pub fn first_reaching(metrics: &Metrics, col: &str, level: f64) -> Option<usize> {
     let steps = metrics.column("step")?;
     let vals = metrics.column(col)?;
-    steps.iter().zip(&vals).find(|(_, v)| **v >= level).map(|(s, _)| *s as usize)
+    steps
+        .iter()
+        .zip(&vals)
+        .find(|(_, v)| **v >= level)
+        .map(|(s, _)| *s as usize)
 }
 
 /// Summarises one member's training.
-pub fn summarise(config: &Config, r: &MemberResult, wall_seconds: f64, steps_per_second: f64) -> Summary {
+pub fn summarise(
+    config: &Config,
+    r: &MemberResult,
+    wall_seconds: f64,
+    steps_per_second: f64,
+) -> Summary {
     let thr = config.phase.acc_threshold;
     let t = first_reaching(&r.metrics, "train_acc", thr);
     let v = first_reaching(&r.metrics, "val_acc", thr);
     let budget = config.budget();
     let phase = classify(t, v, budget, config.phase.gap, r.diverged_at.is_some());
     let mut fin = std::collections::BTreeMap::new();
-    for k in ["train_acc", "val_acc", "train_loss", "val_loss", "rqi", "acc_hat", "wnorm"] {
+    for k in [
+        "train_acc",
+        "val_acc",
+        "train_loss",
+        "val_loss",
+        "rqi",
+        "acc_hat",
+        "wnorm",
+    ] {
         if let Some(x) = r.metrics.last(k) {
             fin.insert(k.to_string(), x);
         }
@@ -79,7 +96,13 @@ fn csv_bytes(header: &[String], rows: &[Vec<f64>]) -> Vec<u8> {
     // Writing to memory cannot fail; numbers print in Rust's shortest round-trip form.
     let _ = w.write_record(header);
     for r in rows {
-        let _ = w.write_record(r.iter().map(|x| if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e15 { format!("{}", *x as i64) } else { format!("{x}") }));
+        let _ = w.write_record(r.iter().map(|x| {
+            if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e15 {
+                format!("{}", *x as i64)
+            } else {
+                format!("{x}")
+            }
+        }));
     }
     w.into_inner().unwrap_or_default()
 }
@@ -91,13 +114,28 @@ pub fn write_config(dir: &Path, config: &Config) -> std::io::Result<()> {
 }
 
 /// Writes everything a finished member produced, and its plots.
-pub fn write_member(dir: &Path, config: &Config, specs: &[ParamSpec], r: &MemberResult, summary: &Summary) -> std::io::Result<()> {
+pub fn write_member(
+    dir: &Path,
+    config: &Config,
+    specs: &[ParamSpec],
+    r: &MemberResult,
+    summary: &Summary,
+) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    write_atomic(&dir.join("metrics.csv"), &csv_bytes(&r.metrics.columns, &r.metrics.rows))?;
+    write_atomic(
+        &dir.join("metrics.csv"),
+        &csv_bytes(&r.metrics.columns, &r.metrics.rows),
+    )?;
     for t in &r.tables {
         write_atomic(&dir.join(&t.file), &csv_bytes(&t.header, &t.rows))?;
     }
-    write_checkpoint(&dir.join("checkpoint.safetensors"), config, specs, &r.final_params, r.steps)?;
+    write_checkpoint(
+        &dir.join("checkpoint.safetensors"),
+        config,
+        specs,
+        &r.final_params,
+        r.steps,
+    )?;
     let json = serde_json::to_string_pretty(summary).map_err(std::io::Error::other)?;
     write_atomic(&dir.join("summary.json"), json.as_bytes())?;
     groklab_report::run::draw_run(dir).map_err(std::io::Error::other)?;
@@ -106,10 +144,18 @@ pub fn write_member(dir: &Path, config: &Config, specs: &[ParamSpec], r: &Member
 
 /// Writes final parameters as safetensors (f32, each under its model name and shape), with the
 /// resolved config, step and seed as metadata. Python: `safetensors.torch.load_file(path)`.
-pub fn write_checkpoint(path: &Path, config: &Config, specs: &[ParamSpec], values: &[Vec<f64>], step: usize) -> std::io::Result<()> {
+pub fn write_checkpoint(
+    path: &Path,
+    config: &Config,
+    specs: &[ParamSpec],
+    values: &[Vec<f64>],
+    step: usize,
+) -> std::io::Result<()> {
     use safetensors::tensor::{Dtype, TensorView};
-    let bytes: Vec<Vec<u8>> =
-        values.iter().map(|v| v.iter().flat_map(|&x| (x as f32).to_le_bytes()).collect()).collect();
+    let bytes: Vec<Vec<u8>> = values
+        .iter()
+        .map(|v| v.iter().flat_map(|&x| (x as f32).to_le_bytes()).collect())
+        .collect();
     let views: Vec<(String, TensorView<'_>)> = specs
         .iter()
         .zip(&bytes)
@@ -120,15 +166,23 @@ pub fn write_checkpoint(path: &Path, config: &Config, specs: &[ParamSpec], value
     meta.insert("config".to_string(), config.to_toml());
     meta.insert("step".to_string(), step.to_string());
     meta.insert("seed".to_string(), config.seed.to_string());
-    meta.insert("producer".to_string(), format!("groklab {}", env!("CARGO_PKG_VERSION")));
+    meta.insert(
+        "producer".to_string(),
+        format!("groklab {}", env!("CARGO_PKG_VERSION")),
+    );
     let out = safetensors::serialize(views, Some(meta)).map_err(std::io::Error::other)?;
     write_atomic(path, &out)
 }
 
 /// Trains one config and writes its run directory; returns the summary.
-pub fn execute(config: &Config, dir: &Path, opts: &crate::train::TrainOptions) -> std::io::Result<Summary> {
+pub fn execute(
+    config: &Config,
+    dir: &Path,
+    opts: &crate::train::TrainOptions,
+) -> std::io::Result<Summary> {
     write_config(dir, config)?;
-    let result = crate::train::train(std::slice::from_ref(config), opts).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let result = crate::train::train(std::slice::from_ref(config), opts)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     let member = &result.members[0];
     let summary = summarise(config, member, result.wall_seconds, result.steps_per_second);
     write_member(dir, config, &result.specs, member, &summary)?;

@@ -7,7 +7,11 @@ pub fn eval_steps(steps: usize, log_points: usize, every: usize) -> Vec<usize> {
     if log_points > 0 && steps > 0 {
         let top = (steps as f64).log10();
         for k in 0..log_points {
-            let f = if log_points == 1 { 1.0 } else { k as f64 / (log_points - 1) as f64 };
+            let f = if log_points == 1 {
+                1.0
+            } else {
+                k as f64 / (log_points - 1) as f64
+            };
             out.push((10f64.powf(f * top).round() as usize).clamp(1, steps));
         }
     }

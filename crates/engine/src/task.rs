@@ -92,8 +92,12 @@ fn addition(t: &AdditionTask, model: &ModelConfig, seed: u64) -> Dataset {
     let (targets, d_target, correctness) = match m.head {
         Head::Regression => {
             let mut r = rng(seed, Stream::Targets);
-            let v: Vec<f32> =
-                (0..n_classes * m.d_target).map(|_| StandardNormal.sample(&mut r)).collect::<Vec<f64>>().iter().map(|&x| x as f32).collect();
+            let v: Vec<f32> = (0..n_classes * m.d_target)
+                .map(|_| StandardNormal.sample(&mut r))
+                .collect::<Vec<f64>>()
+                .iter()
+                .map(|&x| x as f32)
+                .collect();
             (v, m.d_target, Correctness::NearestTarget)
         }
         Head::Classification => (Vec::new(), 0, Correctness::Argmax),
@@ -128,7 +132,10 @@ mod tests {
 
     #[test]
     fn split_sizes_labels_and_determinism() {
-        let task = TaskConfig::Addition(AdditionTask { p: 10, train: TrainSize::Count(45) });
+        let task = TaskConfig::Addition(AdditionTask {
+            p: 10,
+            train: TrainSize::Count(45),
+        });
         let d = build(&task, &toy(Head::Regression), 3);
         assert_eq!((d.train.len(), d.val.len(), d.n_classes), (45, 10, 19));
         assert_eq!(d.targets.len(), 19 * 30);
@@ -142,7 +149,10 @@ mod tests {
         assert_ne!(d.train, build(&task, &toy(Head::Regression), 4).train);
         // the split does not depend on the head
         assert_eq!(d.train, build(&task, &toy(Head::Classification), 3).train);
-        let frac = TaskConfig::Addition(AdditionTask { p: 10, train: TrainSize::Fraction(0.4) });
+        let frac = TaskConfig::Addition(AdditionTask {
+            p: 10,
+            train: TrainSize::Fraction(0.4),
+        });
         assert_eq!(build(&frac, &toy(Head::Classification), 0).train.len(), 22);
     }
 }

@@ -83,14 +83,18 @@ impl std::fmt::Display for ShapeMismatch {
 
 /// Checks that configs can share one batched loop: same task, model, budget and schedule.
 pub fn check_compatible(configs: &[Config]) -> Result<(), ShapeMismatch> {
-    let first = configs.first().ok_or_else(|| ShapeMismatch("no members".into()))?;
+    let first = configs
+        .first()
+        .ok_or_else(|| ShapeMismatch("no members".into()))?;
     for c in &configs[1..] {
         let same = c.task == first.task
             && c.model == first.model
             && c.train == first.train
             && c.eval == first.eval
             && c.optim.keys().eq(first.optim.keys())
-            && c.optim.iter().all(|(k, g)| g.params == first.optim[k].params);
+            && c.optim
+                .iter()
+                .all(|(k, g)| g.params == first.optim[k].params);
         if !same {
             return Err(ShapeMismatch(format!(
                 "{} differs from {} in task, model, training budget, evaluation or group membership",
@@ -128,18 +132,31 @@ fn split_of(d: &Dataset, w: Which) -> &Split {
     }
 }
 
-fn batch(data: &[Dataset], which: Which, rows: &[Vec<usize>], head: Head, device: &Device, precision: Precision) -> Batch {
+fn batch(
+    data: &[Dataset],
+    which: Which,
+    rows: &[Vec<usize>],
+    head: Head,
+    device: &Device,
+    precision: Precision,
+) -> Batch {
     let m = data.len();
     let b = rows[0].len();
     let gather = |field: fn(&Split, usize) -> usize| -> Vec<i32> {
-        data.iter().zip(rows).flat_map(|(d, r)| r.iter().map(move |&k| field(split_of(d, which), k) as i32)).collect()
+        data.iter()
+            .zip(rows)
+            .flat_map(|(d, r)| r.iter().map(move |&k| field(split_of(d, which), k) as i32))
+            .collect()
     };
-    let ids = |field: fn(&Split, usize) -> usize| Tensor::<2, Int>::from_data(TensorData::new(gather(field), [m, b]), device);
+    let ids = |field: fn(&Split, usize) -> usize| {
+        Tensor::<2, Int>::from_data(TensorData::new(gather(field), [m, b]), device)
+    };
     let inputs = Inputs::Tokens(vec![ids(|s, k| s.a[k]), ids(|s, k| s.b[k])]);
     let targets = match head {
-        Head::Classification => {
-            Targets::Classes(Tensor::from_data(TensorData::new(gather(|s, k| s.label[k]), [m, b, 1]), device))
-        }
+        Head::Classification => Targets::Classes(Tensor::from_data(
+            TensorData::new(gather(|s, k| s.label[k]), [m, b, 1]),
+            device,
+        )),
         Head::Regression => {
             let dt = data[0].d_target;
             let mut v = Vec::with_capacity(m * b * dt);
@@ -149,20 +166,34 @@ fn batch(data: &[Dataset], which: Which, rows: &[Vec<usize>], head: Head, device
                     v.extend(d.targets[c * dt..(c + 1) * dt].iter().map(|&x| x as f64));
                 }
             }
-            Targets::Dense(Tensor::from_data(TensorData::new(v, [m, b, dt]), (device, precision.dtype())))
+            Targets::Dense(Tensor::from_data(
+                TensorData::new(v, [m, b, dt]),
+                (device, precision.dtype()),
+            ))
         }
     };
-    Batch { inputs, targets, size: b }
+    Batch {
+        inputs,
+        targets,
+        size: b,
+    }
 }
 
 /// Per-member mean loss [M] of outputs [M, B, D].
 fn member_losses(out: Tensor<3>, batch: &Batch) -> Tensor<1> {
     let [m, b, d] = out.dims();
     match &batch.targets {
-        Targets::Dense(t) => (out - t.clone()).square().sum_dims_squeeze::<1, _>(&[1, 2]).div_scalar((b * d) as f64),
+        Targets::Dense(t) => (out - t.clone())
+            .square()
+            .sum_dims_squeeze::<1, _>(&[1, 2])
+            .div_scalar((b * d) as f64),
         Targets::Classes(y) => {
             let picked = activation::log_softmax(out, 2).gather(2, y.clone());
-            picked.reshape([m, b]).sum_dim(1).reshape([m]).div_scalar(-(b as f64))
+            picked
+                .reshape([m, b])
+                .sum_dim(1)
+                .reshape([m])
+                .div_scalar(-(b as f64))
         }
     }
 }
@@ -187,8 +218,15 @@ struct Sampler {
 
 impl Sampler {
     fn new(configs: &[Config], n: usize) -> Sampler {
-        let rngs: Vec<ChaCha8Rng> = configs.iter().map(|c| rng(c.seed, Stream::Batches)).collect();
-        Sampler { order: vec![(0..n).collect(); configs.len()], pos: vec![n; configs.len()], rngs }
+        let rngs: Vec<ChaCha8Rng> = configs
+            .iter()
+            .map(|c| rng(c.seed, Stream::Batches))
+            .collect();
+        Sampler {
+            order: vec![(0..n).collect(); configs.len()],
+            pos: vec![n; configs.len()],
+            rngs,
+        }
     }
     fn next(&mut self, b: usize) -> Vec<Vec<usize>> {
         (0..self.rngs.len())
@@ -214,10 +252,16 @@ pub fn train(configs: &[Config], opts: &TrainOptions) -> Result<TrainResult, Sha
     let first = &configs[0];
     let members = configs.len();
     let precision = Precision::F32;
-    let data: Vec<Dataset> = configs.iter().map(|c| crate::task::build(&c.task, &c.model, c.seed)).collect();
+    let data: Vec<Dataset> = configs
+        .iter()
+        .map(|c| crate::task::build(&c.task, &c.model, c.seed))
+        .collect();
     let model: Box<dyn Model> = crate::model::build(&first.model, &first.task);
     let specs = model.specs();
-    let inits = configs.iter().map(|c| model.init(&mut rng(c.seed, Stream::Init))).collect();
+    let inits = configs
+        .iter()
+        .map(|c| model.init(&mut rng(c.seed, Stream::Init)))
+        .collect();
     let mut params = Params::from_members(specs.clone(), inits, precision);
     let hyper: Vec<Vec<Hyper>> = specs
         .iter()
@@ -240,12 +284,23 @@ pub fn train(configs: &[Config], opts: &TrainOptions) -> Result<TrainResult, Sha
     let head = head_of(first);
     let n_train = data[0].train.len();
     let full: Vec<Vec<usize>> = vec![(0..n_train).collect(); members];
-    let batch_size = if first.train.batch_size == 0 { n_train } else { first.train.batch_size };
+    let batch_size = if first.train.batch_size == 0 {
+        n_train
+    } else {
+        first.train.batch_size
+    };
     let full_batch = batch_size == n_train && first.train.batch_size == 0;
     let train_batch = batch(&data, Which::Train, &full, head, &ad, precision);
     let eval_train = batch(&data, Which::Train, &full, head, &plain, precision);
     let n_val = data[0].val.len();
-    let eval_val = batch(&data, Which::Val, &vec![(0..n_val).collect(); members], head, &plain, precision);
+    let eval_val = batch(
+        &data,
+        Which::Val,
+        &vec![(0..n_val).collect(); members],
+        head,
+        &plain,
+        precision,
+    );
     let mut sampler = Sampler::new(configs, n_train);
 
     let steps = first.train.steps;
@@ -261,12 +316,23 @@ pub fn train(configs: &[Config], opts: &TrainOptions) -> Result<TrainResult, Sha
     let started = Instant::now();
     for step in 0..=steps {
         if step > 0 {
-            let leaves: Vec<Tensor<3>> = params.tensors(&ad).into_iter().map(|t| t.require_grad()).collect();
+            let leaves: Vec<Tensor<3>> = params
+                .tensors(&ad)
+                .into_iter()
+                .map(|t| t.require_grad())
+                .collect();
             let mb;
             let b = if full_batch {
                 &train_batch
             } else {
-                mb = batch(&data, Which::Train, &sampler.next(batch_size), head, &ad, precision);
+                mb = batch(
+                    &data,
+                    Which::Train,
+                    &sampler.next(batch_size),
+                    head,
+                    &ad,
+                    precision,
+                );
                 &mb
             };
             let losses = member_losses(model.forward(&leaves, &b.inputs), b);
@@ -280,7 +346,11 @@ pub fn train(configs: &[Config], opts: &TrainOptions) -> Result<TrainResult, Sha
             }
             let gdata: Vec<TensorData> = leaves
                 .iter()
-                .map(|l| l.grad_remove(&mut grads).expect("every parameter takes part in the loss").into_data())
+                .map(|l| {
+                    l.grad_remove(&mut grads)
+                        .expect("every parameter takes part in the loss")
+                        .into_data()
+                })
                 .collect();
             let grefs: Vec<GradRef<'_>> = gdata
                 .iter()
@@ -303,7 +373,11 @@ pub fn train(configs: &[Config], opts: &TrainOptions) -> Result<TrainResult, Sha
             next_eval += 1;
             let pt = params.tensors(&plain);
             let train_out = host(model.forward(&pt, &eval_train.inputs));
-            let val_out = if n_val > 0 { host(model.forward(&pt, &eval_val.inputs)) } else { Vec::new() };
+            let val_out = if n_val > 0 {
+                host(model.forward(&pt, &eval_val.inputs))
+            } else {
+                Vec::new()
+            };
             for m in 0..members {
                 if !active[m] && diverged_at[m].is_some_and(|d| d < step) {
                     continue;
@@ -316,7 +390,11 @@ pub fn train(configs: &[Config], opts: &TrainOptions) -> Result<TrainResult, Sha
                     data: &data[m],
                     params: &params,
                     train_out: &train_out[m * nt..(m + 1) * nt],
-                    val_out: if n_val > 0 { &val_out[m * nv..(m + 1) * nv] } else { &[] },
+                    val_out: if n_val > 0 {
+                        &val_out[m * nv..(m + 1) * nv]
+                    } else {
+                        &[]
+                    },
                     d_out,
                 };
                 let mut row = vec![step as f64];
@@ -335,7 +413,10 @@ pub fn train(configs: &[Config], opts: &TrainOptions) -> Result<TrainResult, Sha
     let done = last_step.iter().copied().max().unwrap_or(0);
     let results = (0..members)
         .map(|m| MemberResult {
-            metrics: Metrics { columns: columns.clone(), rows: std::mem::take(&mut rows[m]) },
+            metrics: Metrics {
+                columns: columns.clone(),
+                rows: std::mem::take(&mut rows[m]),
+            },
             tables: probes.iter().flat_map(|p| p.tables(m)).collect(),
             diverged_at: diverged_at[m],
             steps: last_step[m],
@@ -356,9 +437,11 @@ fn progress_bar(show: bool, len: u64, name: &str) -> indicatif::ProgressBar {
     }
     let bar = indicatif::ProgressBar::new(len);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} steps {per_sec} eta {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} steps {per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     bar.set_prefix(name.to_string());
     bar

@@ -5,5 +5,5 @@ pub mod plot;
 pub mod run;
 pub mod table;
 
-pub use plot::{Axis, Series, heatmap, line_plot, scatter_labelled};
+pub use plot::{Axis, Heatmap, Series, heatmap, line_plot, scatter_labelled};
 pub use table::Table;

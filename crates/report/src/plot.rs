@@ -19,10 +19,16 @@ pub struct Axis {
 
 impl Axis {
     pub fn lin(label: &str) -> Axis {
-        Axis { label: label.into(), log: false }
+        Axis {
+            label: label.into(),
+            log: false,
+        }
     }
     pub fn log(label: &str) -> Axis {
-        Axis { label: label.into(), log: true }
+        Axis {
+            label: label.into(),
+            log: true,
+        }
     }
     fn map(&self, v: f64) -> Option<f64> {
         if self.log {
@@ -78,16 +84,32 @@ pub struct Series {
 
 impl Series {
     pub fn line(name: &str, points: Vec<(f64, f64)>) -> Series {
-        Series { name: name.into(), points, style: Style::Line }
+        Series {
+            name: name.into(),
+            points,
+            style: Style::Line,
+        }
     }
     pub fn dashed(name: &str, points: Vec<(f64, f64)>) -> Series {
-        Series { name: name.into(), points, style: Style::Dashed }
+        Series {
+            name: name.into(),
+            points,
+            style: Style::Dashed,
+        }
     }
     pub fn points(name: &str, points: Vec<(f64, f64)>) -> Series {
-        Series { name: name.into(), points, style: Style::Points }
+        Series {
+            name: name.into(),
+            points,
+            style: Style::Points,
+        }
     }
     pub fn line_points(name: &str, points: Vec<(f64, f64)>) -> Series {
-        Series { name: name.into(), points, style: Style::LinePoints }
+        Series {
+            name: name.into(),
+            points,
+            style: Style::LinePoints,
+        }
     }
 }
 
@@ -103,7 +125,9 @@ const PALETTE: [RGBColor; 8] = [
 ];
 
 fn bounds(vals: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
     if !lo.is_finite() {
         return (0.0, 1.0);
     }
@@ -123,7 +147,12 @@ fn err(e: impl std::fmt::Display) -> String {
 pub fn line_plot(path: &Path, title: &str, x: &Axis, y: &Axis, series: &[Series]) -> PlotResult {
     let mapped: Vec<Vec<(f64, f64)>> = series
         .iter()
-        .map(|s| s.points.iter().filter_map(|&(a, b)| Some((x.map(a)?, y.map(b)?))).collect())
+        .map(|s| {
+            s.points
+                .iter()
+                .filter_map(|&(a, b)| Some((x.map(a)?, y.map(b)?)))
+                .collect()
+        })
         .collect();
     let (x0, x1) = bounds(mapped.iter().flatten().map(|p| p.0));
     let (y0, y1) = bounds(mapped.iter().flatten().map(|p| p.1));
@@ -160,17 +189,28 @@ pub fn line_plot(path: &Path, title: &str, x: &Axis, y: &Axis, series: &[Series]
                     .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
                     .map_err(err)?
                     .label(label)
-                    .legend(move |(a, b)| PathElement::new(vec![(a, b), (a + 18, b)], c.stroke_width(2)));
+                    .legend(move |(a, b)| {
+                        PathElement::new(vec![(a, b), (a + 18, b)], c.stroke_width(2))
+                    });
                 if s.style == Style::LinePoints {
-                    chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled()))).map_err(err)?;
+                    chart
+                        .draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))
+                        .map_err(err)?;
                 }
             }
             Style::Dashed => {
                 chart
-                    .draw_series(DashedLineSeries::new(pts.iter().copied(), 6, 4, c.stroke_width(2).into()))
+                    .draw_series(DashedLineSeries::new(
+                        pts.iter().copied(),
+                        6,
+                        4,
+                        c.stroke_width(2),
+                    ))
                     .map_err(err)?
                     .label(label)
-                    .legend(move |(a, b)| PathElement::new(vec![(a, b), (a + 6, b)], c.stroke_width(2)));
+                    .legend(move |(a, b)| {
+                        PathElement::new(vec![(a, b), (a + 6, b)], c.stroke_width(2))
+                    });
             }
             Style::Points => {
                 chart
@@ -194,7 +234,13 @@ pub fn line_plot(path: &Path, title: &str, x: &Axis, y: &Axis, series: &[Series]
 }
 
 /// Points with a text label each (2-D embeddings, for instance).
-pub fn scatter_labelled(path: &Path, title: &str, x: &Axis, y: &Axis, points: &[(f64, f64, String)]) -> PlotResult {
+pub fn scatter_labelled(
+    path: &Path,
+    title: &str,
+    x: &Axis,
+    y: &Axis,
+    points: &[(f64, f64, String)],
+) -> PlotResult {
     let (x0, x1) = bounds(points.iter().map(|p| p.0));
     let (y0, y1) = bounds(points.iter().map(|p| p.1));
     let root = SVGBackend::new(path, (560, 500)).into_drawing_area();
@@ -226,22 +272,45 @@ pub fn scatter_labelled(path: &Path, title: &str, x: &Axis, y: &Axis, points: &[
 
 /// A heatmap of z over a grid: `z[j][i]` is the value at (xs[i], ys[j]); `None` cells are grey.
 /// Values are coloured on a linear or log scale between their min and max.
-pub fn heatmap(
-    path: &Path,
-    title: &str,
-    x: &Axis,
-    xs: &[f64],
-    y: &Axis,
-    ys: &[f64],
-    z: &[Vec<Option<f64>>],
-    z_label: &str,
-    log_z: bool,
-) -> PlotResult {
+#[derive(Debug, Clone)]
+pub struct Heatmap<'a> {
+    pub title: &'a str,
+    pub x: Axis,
+    pub xs: &'a [f64],
+    pub y: Axis,
+    pub ys: &'a [f64],
+    pub z: &'a [Vec<Option<f64>>],
+    pub z_label: &'a str,
+    pub log_z: bool,
+}
+
+/// Draws a [`Heatmap`] as SVG.
+pub fn heatmap(path: &Path, h: &Heatmap<'_>) -> PlotResult {
+    let Heatmap {
+        title,
+        x,
+        xs,
+        y,
+        ys,
+        z,
+        z_label,
+        log_z,
+    } = h.clone();
+    let (x, y) = (&x, &y);
     let cells = |vals: &[f64], axis: &Axis| -> Vec<(f64, f64)> {
-        let m: Vec<f64> = vals.iter().map(|&v| axis.map(v).unwrap_or(f64::NAN)).collect();
+        let m: Vec<f64> = vals
+            .iter()
+            .map(|&v| axis.map(v).unwrap_or(f64::NAN))
+            .collect();
         (0..m.len())
             .map(|i| {
-                let left = if i > 0 { (m[i] + m[i - 1]) / 2.0 } else if m.len() > 1 { m[0] - (m[1] - m[0]) / 2.0 } else { m[0] - 0.5 };
+                let left = if i > 0 {
+                    (m[i] + m[i - 1]) / 2.0
+                } else if m.len() > 1 {
+                    m[0] - (m[1] - m[0]) / 2.0
+                } else {
+                    m[0] - 0.5
+                };
                 let right = if i + 1 < m.len() {
                     (m[i] + m[i + 1]) / 2.0
                 } else if m.len() > 1 {
@@ -255,20 +324,43 @@ pub fn heatmap(
     };
     let cx = cells(xs, x);
     let cy = cells(ys, y);
-    let zmap = |v: f64| if log_z { (v > 0.0).then(|| v.log10()) } else { v.is_finite().then_some(v) };
-    let zs: Vec<f64> = z.iter().flatten().filter_map(|v| v.and_then(zmap)).collect();
-    let (z0, z1) = if zs.is_empty() { (0.0, 1.0) } else { bounds(zs.iter().copied()) };
+    let zmap = |v: f64| {
+        if log_z {
+            (v > 0.0).then(|| v.log10())
+        } else {
+            v.is_finite().then_some(v)
+        }
+    };
+    let zs: Vec<f64> = z
+        .iter()
+        .flatten()
+        .filter_map(|v| v.and_then(zmap))
+        .collect();
+    let (z0, z1) = if zs.is_empty() {
+        (0.0, 1.0)
+    } else {
+        bounds(zs.iter().copied())
+    };
     let root = SVGBackend::new(path, (760, 560)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let (main, bar) = root.split_horizontally(640);
-    let xr = (cx.first().map_or(0.0, |c| c.0), cx.last().map_or(1.0, |c| c.1));
-    let yr = (cy.first().map_or(0.0, |c| c.0), cy.last().map_or(1.0, |c| c.1));
+    let xr = (
+        cx.first().map_or(0.0, |c| c.0),
+        cx.last().map_or(1.0, |c| c.1),
+    );
+    let yr = (
+        cy.first().map_or(0.0, |c| c.0),
+        cy.last().map_or(1.0, |c| c.1),
+    );
     let mut chart = ChartBuilder::on(&main)
         .caption(title, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(xr.0.min(xr.1)..xr.0.max(xr.1), yr.0.min(yr.1)..yr.0.max(yr.1))
+        .build_cartesian_2d(
+            xr.0.min(xr.1)..xr.0.max(xr.1),
+            yr.0.min(yr.1)..yr.0.max(yr.1),
+        )
         .map_err(err)?;
     chart
         .configure_mesh()
@@ -283,7 +375,9 @@ pub fn heatmap(
     let mut rects = Vec::new();
     for (j, row) in z.iter().enumerate() {
         for (i, v) in row.iter().enumerate() {
-            let (Some(&(xa, xb)), Some(&(ya, yb))) = (cx.get(i), cy.get(j)) else { continue };
+            let (Some(&(xa, xb)), Some(&(ya, yb))) = (cx.get(i), cy.get(j)) else {
+                continue;
+            };
             let style = match v.and_then(zmap) {
                 Some(t) => cmap.get_color_normalized(t, z0, z1).filled(),
                 None => RGBColor(200, 200, 200).filled(),
@@ -300,7 +394,10 @@ pub fn heatmap(
         .caption(z_label, ("sans-serif", 14))
         .build_cartesian_2d(0.0..1.0, z0..z1)
         .map_err(err)?;
-    let zaxis = Axis { label: String::new(), log: log_z };
+    let zaxis = Axis {
+        label: String::new(),
+        log: log_z,
+    };
     cb.configure_mesh()
         .disable_mesh()
         .disable_x_axis()
@@ -311,7 +408,10 @@ pub fn heatmap(
     cb.draw_series((0..steps).map(|k| {
         let a = z0 + (z1 - z0) * k as f64 / steps as f64;
         let b = z0 + (z1 - z0) * (k + 1) as f64 / steps as f64;
-        Rectangle::new([(0.0, a), (1.0, b)], cmap.get_color_normalized((a + b) / 2.0, z0, z1).filled())
+        Rectangle::new(
+            [(0.0, a), (1.0, b)],
+            cmap.get_color_normalized((a + b) / 2.0, z0, z1).filled(),
+        )
     }))
     .map_err(err)?;
     root.present().map_err(err)
@@ -345,10 +445,27 @@ mod tests {
         assert!(text.starts_with("<svg") && text.contains("train (theory)"));
         let h = dir.join("h.svg");
         let z = vec![vec![Some(1.0), None], vec![Some(10.0), Some(100.0)]];
-        heatmap(&h, "dt", &Axis::log("gamma"), &[1e-3, 1e-2], &Axis::lin("lambda"), &[0.5, 0.9], &z, "steps", true).unwrap();
+        let spec = Heatmap {
+            title: "dt",
+            x: Axis::log("gamma"),
+            xs: &[1e-3, 1e-2],
+            y: Axis::lin("lambda"),
+            ys: &[0.5, 0.9],
+            z: &z,
+            z_label: "steps",
+            log_z: true,
+        };
+        heatmap(&h, &spec).unwrap();
         assert!(std::fs::read_to_string(&h).unwrap().contains("<rect"));
         let e = dir.join("e.svg");
-        scatter_labelled(&e, "E", &Axis::lin("x"), &Axis::lin("y"), &[(0.0, 1.0, "0".into()), (1.0, 0.0, "1".into())]).unwrap();
+        scatter_labelled(
+            &e,
+            "E",
+            &Axis::lin("x"),
+            &Axis::lin("y"),
+            &[(0.0, 1.0, "0".into()), (1.0, 0.0, "1".into())],
+        )
+        .unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

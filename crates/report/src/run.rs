@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 /// Draws every plot the run's files support; returns the SVG paths written.
 pub fn draw_run(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let metrics = Table::read(&dir.join("metrics.csv")).map_err(|e| format!("cannot read {}: {e}", dir.join("metrics.csv").display()))?;
+    let metrics = Table::read(&dir.join("metrics.csv"))
+        .map_err(|e| format!("cannot read {}: {e}", dir.join("metrics.csv").display()))?;
     let mut written = Vec::new();
     let mut draw = |name: &str, f: &dyn Fn(&Path) -> PlotResult| -> Result<(), String> {
         let path = dir.join(name);
@@ -27,36 +28,73 @@ pub fn draw_run(dir: &Path) -> Result<Vec<PathBuf>, String> {
     };
     let losses = pick(&["train_loss", "val_loss"]);
     if !losses.is_empty() {
-        draw("loss.svg", &|p| line_plot(p, "loss", &step, &Axis::log("loss"), &losses))?;
+        draw("loss.svg", &|p| {
+            line_plot(p, "loss", &step, &Axis::log("loss"), &losses)
+        })?;
     }
     let accs = pick(&["train_acc", "val_acc"]);
     if !accs.is_empty() {
-        draw("accuracy.svg", &|p| line_plot(p, "accuracy", &step, &Axis::lin("accuracy"), &accs))?;
+        draw("accuracy.svg", &|p| {
+            line_plot(p, "accuracy", &step, &Axis::lin("accuracy"), &accs)
+        })?;
     }
     let rep = pick(&["rqi", "acc_hat", "val_acc"]);
     if metrics.headers.iter().any(|h| h == "rqi") {
-        draw("rqi.svg", &|p| line_plot(p, "representation quality", &step, &Axis::lin("value"), &rep))?;
+        draw("rqi.svg", &|p| {
+            line_plot(
+                p,
+                "representation quality",
+                &step,
+                &Axis::lin("value"),
+                &rep,
+            )
+        })?;
     }
-    let norms: Vec<&str> = metrics.headers.iter().filter(|h| h.starts_with("wnorm")).map(String::as_str).collect();
+    let norms: Vec<&str> = metrics
+        .headers
+        .iter()
+        .filter(|h| h.starts_with("wnorm"))
+        .map(String::as_str)
+        .collect();
     if !norms.is_empty() {
         let s = pick(&norms);
-        draw("wnorm.svg", &|p| line_plot(p, "weight norm", &step, &Axis::lin("L2 norm"), &s))?;
+        draw("wnorm.svg", &|p| {
+            line_plot(p, "weight norm", &step, &Axis::lin("L2 norm"), &s)
+        })?;
     }
     let emb_path = dir.join("embeddings.csv");
     if emb_path.exists() {
         let emb = Table::read(&emb_path).map_err(|e| e.to_string())?;
-        if let Some(last) = emb.column("step").and_then(|s| s.into_iter().filter(|x| x.is_finite()).reduce(f64::max)) {
-            let rows: Vec<&Vec<f64>> = emb.rows.iter().filter(|r| r.first() == Some(&last)).collect();
+        if let Some(last) = emb
+            .column("step")
+            .and_then(|s| s.into_iter().filter(|x| x.is_finite()).reduce(f64::max))
+        {
+            let rows: Vec<&Vec<f64>> = emb
+                .rows
+                .iter()
+                .filter(|r| r.first() == Some(&last))
+                .collect();
             let d = emb.headers.len().saturating_sub(2);
             let title = format!("embeddings at step {last}");
             if d == 1 {
                 let pts: Vec<(f64, f64)> = rows.iter().map(|r| (r[1], r[2])).collect();
                 draw("embeddings.svg", &|p| {
-                    line_plot(p, &title, &Axis::lin("token"), &Axis::lin("E"), &[Series::line_points("E", pts.clone())])
+                    line_plot(
+                        p,
+                        &title,
+                        &Axis::lin("token"),
+                        &Axis::lin("E"),
+                        &[Series::line_points("E", pts.clone())],
+                    )
                 })?;
             } else if d >= 2 {
-                let pts: Vec<(f64, f64, String)> = rows.iter().map(|r| (r[2], r[3], format!("{}", r[1]))).collect();
-                draw("embeddings.svg", &|p| scatter_labelled(p, &title, &Axis::lin("e0"), &Axis::lin("e1"), &pts))?;
+                let pts: Vec<(f64, f64, String)> = rows
+                    .iter()
+                    .map(|r| (r[2], r[3], format!("{}", r[1])))
+                    .collect();
+                draw("embeddings.svg", &|p| {
+                    scatter_labelled(p, &title, &Axis::lin("e0"), &Axis::lin("e1"), &pts)
+                })?;
             }
         }
     }

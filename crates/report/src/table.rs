@@ -16,7 +16,10 @@ impl Table {
     }
 
     pub fn parse(text: &str) -> Table {
-        let mut rdr = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
         let headers = match rdr.headers() {
             Ok(h) => h.iter().map(str::to_string).collect(),
             Err(_) => return Table::default(),
@@ -24,20 +27,33 @@ impl Table {
         let rows = rdr
             .records()
             .filter_map(Result::ok)
-            .map(|r| r.iter().map(|c| c.parse::<f64>().unwrap_or(f64::NAN)).collect())
+            .map(|r| {
+                r.iter()
+                    .map(|c| c.parse::<f64>().unwrap_or(f64::NAN))
+                    .collect()
+            })
             .collect();
         Table { headers, rows }
     }
 
     pub fn column(&self, name: &str) -> Option<Vec<f64>> {
         let k = self.headers.iter().position(|h| h == name)?;
-        Some(self.rows.iter().map(|r| r.get(k).copied().unwrap_or(f64::NAN)).collect())
+        Some(
+            self.rows
+                .iter()
+                .map(|r| r.get(k).copied().unwrap_or(f64::NAN))
+                .collect(),
+        )
     }
 
     /// (x, y) points of two columns, dropping rows where either is not finite.
     pub fn xy(&self, x: &str, y: &str) -> Vec<(f64, f64)> {
         match (self.column(x), self.column(y)) {
-            (Some(xs), Some(ys)) => xs.into_iter().zip(ys).filter(|(a, b)| a.is_finite() && b.is_finite()).collect(),
+            (Some(xs), Some(ys)) => xs
+                .into_iter()
+                .zip(ys)
+                .filter(|(a, b)| a.is_finite() && b.is_finite())
+                .collect(),
             _ => Vec::new(),
         }
     }

@@ -38,7 +38,12 @@ pub struct Parallelogram {
 /// the set this is P0, otherwise P0(D). Each unordered couple of pairs appears once.
 pub fn parallelograms(p: usize, in_set: &[bool]) -> Vec<Parallelogram> {
     let ps = pairs(p);
-    assert_eq!(in_set.len(), ps.len(), "membership mask must cover all {} pairs", ps.len());
+    assert_eq!(
+        in_set.len(),
+        ps.len(),
+        "membership mask must cover all {} pairs",
+        ps.len()
+    );
     let mut by_sum: Vec<Vec<usize>> = vec![Vec::new(); 2 * p - 1];
     for (k, &(i, j)) in ps.iter().enumerate() {
         if in_set[k] {
@@ -50,7 +55,10 @@ pub fn parallelograms(p: usize, in_set: &[bool]) -> Vec<Parallelogram> {
         for (x, &a) in group.iter().enumerate() {
             for &b in &group[x + 1..] {
                 let ((i, j), (m, n)) = (ps[a], ps[b]);
-                out.push(Parallelogram { tokens: [i, j, m, n], samples: [a, b] });
+                out.push(Parallelogram {
+                    tokens: [i, j, m, n],
+                    samples: [a, b],
+                });
             }
         }
     }
@@ -85,7 +93,9 @@ pub fn standardise(emb: &[Vec<f64>]) -> Vec<Vec<f64>> {
 fn residual_sq_mean(std_emb: &[Vec<f64>], t: [usize; 4]) -> f64 {
     let d = std_emb[0].len();
     let s: f64 = (0..d)
-        .map(|k| (std_emb[t[0]][k] + std_emb[t[1]][k] - std_emb[t[2]][k] - std_emb[t[3]][k]).powi(2))
+        .map(|k| {
+            (std_emb[t[0]][k] + std_emb[t[1]][k] - std_emb[t[2]][k] - std_emb[t[3]][k]).powi(2)
+        })
         .sum();
     s / d as f64
 }
@@ -94,7 +104,10 @@ fn residual_sq_mean(std_emb: &[Vec<f64>], t: [usize; 4]) -> f64 {
 /// residual E_i + E_j - E_m - E_n of standardised embeddings below `delta`.
 pub fn satisfied(emb: &[Vec<f64>], paras: &[Parallelogram], delta: f64) -> Vec<bool> {
     let z = standardise(emb);
-    paras.iter().map(|q| residual_sq_mean(&z, q.tokens) < delta).collect()
+    paras
+        .iter()
+        .map(|q| residual_sq_mean(&z, q.tokens) < delta)
+        .collect()
 }
 
 /// Representation quality index: the fraction of P0 (full data set) that the embeddings satisfy.
@@ -130,10 +143,18 @@ pub fn predicted_accuracy(emb: &[Vec<f64>], train: &[bool], delta: f64) -> Predi
     let n = train.len();
     let n_val = train.iter().filter(|&&t| !t).count();
     let got = inferred.iter().filter(|&&x| x).count();
-    let got_val = inferred.iter().zip(train).filter(|&(&x, &t)| x && !t).count();
+    let got_val = inferred
+        .iter()
+        .zip(train)
+        .filter(|&(&x, &t)| x && !t)
+        .count();
     PredictedAccuracy {
         all: got as f64 / n as f64,
-        val: if n_val == 0 { 1.0 } else { got_val as f64 / n_val as f64 },
+        val: if n_val == 0 {
+            1.0
+        } else {
+            got_val as f64 / n_val as f64
+        },
     }
 }
 
@@ -147,8 +168,12 @@ pub fn effective_loss(emb: &[Vec<f64>], paras: &[Parallelogram]) -> f64 {
 fn centred(emb: &[Vec<f64>]) -> Vec<Vec<f64>> {
     let p = emb.len() as f64;
     let d = emb[0].len();
-    let mean: Vec<f64> = (0..d).map(|k| emb.iter().map(|e| e[k]).sum::<f64>() / p).collect();
-    emb.iter().map(|e| e.iter().zip(&mean).map(|(x, m)| x - m).collect()).collect()
+    let mean: Vec<f64> = (0..d)
+        .map(|k| emb.iter().map(|e| e[k]).sum::<f64>() / p)
+        .collect();
+    emb.iter()
+        .map(|e| e.iter().zip(&mean).map(|(x, m)| x - m).collect())
+        .collect()
 }
 
 /// l_eff and its gradient with respect to every embedding.
@@ -215,7 +240,10 @@ pub fn effective_flow(
     };
     let mut out = vec![point(&e, 0)];
     let axpy = |e: &[Vec<f64>], g: &[Vec<f64>], h: f64| -> Vec<Vec<f64>> {
-        e.iter().zip(g).map(|(a, b)| a.iter().zip(b).map(|(x, y)| x - h * eta * y).collect()).collect()
+        e.iter()
+            .zip(g)
+            .map(|(a, b)| a.iter().zip(b).map(|(x, y)| x - h * eta * y).collect())
+            .collect()
     };
     for s in 1..=steps {
         let k1 = effective_loss_and_grad(&e, paras).1;
@@ -275,13 +303,21 @@ pub fn spectrum(p: usize, paras: &[Parallelogram]) -> Spectrum {
     let tol = RANK_TOL * top.max(1.0);
     let nullity = eig.iter().filter(|&&x| x.abs() <= tol).count();
     let lambda3 = eig.get(2).copied().unwrap_or(0.0).max(0.0);
-    Spectrum { eigenvalues: eig, nullity, lambda3 }
+    Spectrum {
+        eigenvalues: eig,
+        nullity,
+        lambda3,
+    }
 }
 
 /// Expected number of optimiser steps for the representation to form, 1 / (lambda_3 eta); infinite when
 /// lambda_3 is zero (the training set leaves more than translation and scale free).
 pub fn predicted_steps(lambda3: f64, eta: f64) -> f64 {
-    if lambda3 > 0.0 { 1.0 / (lambda3 * eta) } else { f64::INFINITY }
+    if lambda3 > 0.0 {
+        1.0 / (lambda3 * eta)
+    } else {
+        f64::INFINITY
+    }
 }
 
 /// How likely a random training set is to determine the generalising representation.
@@ -309,7 +345,8 @@ pub fn critical_fraction(p: usize, samples: usize, seed: u64) -> CriticalFractio
     let per_size: Vec<(f64, Option<f64>)> = (0..=n_pairs)
         .into_par_iter()
         .map(|size| {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (size as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let mut rng =
+                ChaCha8Rng::seed_from_u64(seed ^ (size as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let mut idx: Vec<usize> = (0..n_pairs).collect();
             let mut hits = 0usize;
             let mut l3 = Vec::new();
@@ -334,7 +371,8 @@ pub fn critical_fraction(p: usize, samples: usize, seed: u64) -> CriticalFractio
             (hits as f64 / samples.max(1) as f64, median)
         })
         .collect();
-    let p_nullity2: BTreeMap<usize, f64> = per_size.iter().enumerate().map(|(s, v)| (s, v.0)).collect();
+    let p_nullity2: BTreeMap<usize, f64> =
+        per_size.iter().enumerate().map(|(s, v)| (s, v.0)).collect();
     let median_lambda3 = per_size.iter().enumerate().map(|(s, v)| (s, v.1)).collect();
     let critical = crossing(&p_nullity2, 0.5).map(|size| size / n_pairs as f64);
     CriticalFraction {
@@ -375,7 +413,9 @@ mod tests {
     fn random_emb(p: usize, d: usize, seed: u64) -> Vec<Vec<f64>> {
         use rand::RngExt;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        (0..p).map(|_| (0..d).map(|_| rng.random_range(-0.5..0.5)).collect()).collect()
+        (0..p)
+            .map(|_| (0..d).map(|_| rng.random_range(-0.5..0.5)).collect())
+            .collect()
     }
 
     #[test]
@@ -395,7 +435,9 @@ mod tests {
     fn rqi_is_one_on_a_line_and_low_for_random() {
         assert_eq!(rqi(&line(10, 0.3, -0.7), RQI_DELTA), 1.0);
         // a line in 3-d with different offsets per dimension is still perfectly structured
-        let e: Vec<Vec<f64>> = (0..10).map(|k| vec![k as f64, 1.0 - 2.0 * k as f64, 5.0]).collect();
+        let e: Vec<Vec<f64>> = (0..10)
+            .map(|k| vec![k as f64, 1.0 - 2.0 * k as f64, 5.0])
+            .collect();
         assert_eq!(rqi(&e, RQI_DELTA), 1.0);
         let r = rqi(&random_emb(10, 1, 7), RQI_DELTA);
         assert!(r < 0.3, "random embeddings gave RQI {r}");
@@ -456,7 +498,10 @@ mod tests {
         assert!(effective_loss(&line(10, 2.0, 3.0), &paras) < 1e-28);
         let e = random_emb(10, 2, 1);
         let l = effective_loss(&e, &paras);
-        let moved: Vec<Vec<f64>> = e.iter().map(|v| vec![3.0 * v[0] + 1.0, 3.0 * v[1] - 2.0]).collect();
+        let moved: Vec<Vec<f64>> = e
+            .iter()
+            .map(|v| vec![3.0 * v[0] + 1.0, 3.0 * v[1] - 2.0])
+            .collect();
         assert!((effective_loss(&moved, &paras) - l).abs() < 1e-12 * l.max(1.0));
     }
 
@@ -473,7 +518,11 @@ mod tests {
                 let mut dn = e.clone();
                 dn[t][k] -= h;
                 let fd = (effective_loss(&up, &paras) - effective_loss(&dn, &paras)) / (2.0 * h);
-                assert!((fd - g[t][k]).abs() < 1e-7, "t={t} k={k}: fd {fd} vs {}", g[t][k]);
+                assert!(
+                    (fd - g[t][k]).abs() < 1e-7,
+                    "t={t} k={k}: fd {fd} vs {}",
+                    g[t][k]
+                );
             }
         }
     }
@@ -485,7 +534,12 @@ mod tests {
         let traj = effective_flow(&e0, &paras, 1.0, 400, 0.5, 100);
         let first = &traj[0];
         let last = traj.last().unwrap();
-        assert!(last.loss < 1e-3 * first.loss, "{} -> {}", first.loss, last.loss);
+        assert!(
+            last.loss < 1e-3 * first.loss,
+            "{} -> {}",
+            first.loss,
+            last.loss
+        );
         assert_eq!(last.rqi, 1.0);
     }
 

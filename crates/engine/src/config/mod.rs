@@ -159,7 +159,10 @@ impl Config {
     pub fn from_toml(text: &str, source: &str) -> Result<Config, ConfigError> {
         let table: Table = text
             .parse()
-            .map_err(|e: toml::de::Error| ConfigError::Parse { source: source.into(), message: e.to_string() })?;
+            .map_err(|e: toml::de::Error| ConfigError::Parse {
+                source: source.into(),
+                message: e.to_string(),
+            })?;
         Config::from_table(table)
     }
 
@@ -179,7 +182,17 @@ impl Config {
         let eval = read_eval(r.table("eval")?)?;
         let phase = read_phase(r.table("phase")?)?;
         r.finish()?;
-        let cfg = Config { name, description, seed, task, model, optim, train, eval, phase };
+        let cfg = Config {
+            name,
+            description,
+            seed,
+            task,
+            model,
+            optim,
+            train,
+            eval,
+            phase,
+        };
         cfg.check_groups()?;
         Ok(cfg)
     }
@@ -195,7 +208,10 @@ impl Config {
         if self.optim.is_empty() {
             return Err(ConfigError::Missing {
                 key: "optim".into(),
-                allowed: format!("at least one group such as [optim.all] with params covering {}", names.join(", ")),
+                allowed: format!(
+                    "at least one group such as [optim.all] with params covering {}",
+                    names.join(", ")
+                ),
             });
         }
         for (group, g) in &self.optim {
@@ -204,22 +220,40 @@ impl Config {
                     return Err(ConfigError::Invalid {
                         key: format!("optim.{group}.params"),
                         value: format!("{prefix:?}"),
-                        allowed: format!("prefixes of the model's parameters: {}", names.join(", ")),
+                        allowed: format!(
+                            "prefixes of the model's parameters: {}",
+                            names.join(", ")
+                        ),
                     });
                 }
             }
         }
         for n in &names {
-            let owners: Vec<&String> =
-                self.optim.iter().filter(|(_, g)| g.params.iter().any(|p| path_has_prefix(n, p))).map(|(k, _)| k).collect();
+            let owners: Vec<&String> = self
+                .optim
+                .iter()
+                .filter(|(_, g)| g.params.iter().any(|p| path_has_prefix(n, p)))
+                .map(|(k, _)| k)
+                .collect();
             if owners.len() != 1 {
                 let key = format!("optim.*.params (parameter {n})");
                 let value = if owners.is_empty() {
                     "in no group".to_string()
                 } else {
-                    format!("in groups {}", owners.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
+                    format!(
+                        "in groups {}",
+                        owners
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 };
-                return Err(ConfigError::Invalid { key, value, allowed: "exactly one group per parameter".into() });
+                return Err(ConfigError::Invalid {
+                    key,
+                    value,
+                    allowed: "exactly one group per parameter".into(),
+                });
             }
         }
         Ok(())
@@ -227,12 +261,19 @@ impl Config {
 
     /// The group that owns a parameter path.
     pub fn group_of(&self, param: &str) -> Option<&str> {
-        self.optim.iter().find(|(_, g)| g.params.iter().any(|p| path_has_prefix(param, p))).map(|(k, _)| k.as_str())
+        self.optim
+            .iter()
+            .find(|(_, g)| g.params.iter().any(|p| path_has_prefix(param, p)))
+            .map(|(k, _)| k.as_str())
     }
 
     /// The step budget for phase classification.
     pub fn budget(&self) -> usize {
-        if self.phase.budget == 0 { self.train.steps } else { self.phase.budget.min(self.train.steps) }
+        if self.phase.budget == 0 {
+            self.train.steps
+        } else {
+            self.phase.budget.min(self.train.steps)
+        }
     }
 
     /// Number of training samples this config asks for.
@@ -251,22 +292,31 @@ pub fn path_has_prefix(path: &str, prefix: &str) -> bool {
 fn read_task(mut r: Reader) -> Result<TaskConfig, ConfigError> {
     let kind = r.choice_or("kind", "addition", &["addition"])?;
     let task = match kind.as_str() {
-        _ => {
+        "addition" => {
             let p = r.usize_or("p", 10, 2, 1000)?;
             let total = crate::task::addition_pairs(p);
             let train = read_train_size(&mut r, "train", total, TrainSize::Count(total * 9 / 11))?;
             TaskConfig::Addition(AdditionTask { p, train })
         }
+        other => unreachable!("choice_or admitted task kind {other}"),
     };
     r.finish()?;
     Ok(task)
 }
 
-fn read_train_size(r: &mut Reader, key: &'static str, total: usize, default: TrainSize) -> Result<TrainSize, ConfigError> {
-    let allowed = format!("an integer count from 1 to {total}, or a fraction in (0, 1] such as 0.8");
+fn read_train_size(
+    r: &mut Reader,
+    key: &'static str,
+    total: usize,
+    default: TrainSize,
+) -> Result<TrainSize, ConfigError> {
+    let allowed =
+        format!("an integer count from 1 to {total}, or a fraction in (0, 1] such as 0.8");
     match r.raw(key) {
         None => Ok(default),
-        Some(Value::Integer(n)) if n >= 1 && n as usize <= total => Ok(TrainSize::Count(n as usize)),
+        Some(Value::Integer(n)) if n >= 1 && n as usize <= total => {
+            Ok(TrainSize::Count(n as usize))
+        }
         Some(Value::Float(f)) if f > 0.0 && f <= 1.0 => Ok(TrainSize::Fraction(f)),
         Some(v) => Err(r.invalid(key, &v, allowed)),
     }
@@ -275,22 +325,36 @@ fn read_train_size(r: &mut Reader, key: &'static str, total: usize, default: Tra
 fn read_model(mut r: Reader, _task: &TaskConfig) -> Result<ModelConfig, ConfigError> {
     let kind = r.choice_or("kind", "toy", &["toy"])?;
     let model = match kind.as_str() {
-        _ => {
+        "toy" => {
             let d_embed = r.usize_or("d_embed", 1, 1, 4096)?;
             let init_scale = r.f64_or("init_scale", 1.0, |x| x >= 0.0, NON_NEGATIVE)?;
             let d_hidden = r.usize_list_or("d_hidden", &[200, 200], 1)?;
-            let act_fn = match r.choice_or("act_fn", "tanh", &["tanh", "relu", "identity"])?.as_str() {
+            let act_fn = match r
+                .choice_or("act_fn", "tanh", &["tanh", "relu", "identity"])?
+                .as_str()
+            {
                 "relu" => Activation::Relu,
                 "identity" => Activation::Identity,
                 _ => Activation::Tanh,
             };
-            let head = match r.choice_or("head", "regression", &["regression", "classification"])?.as_str() {
+            let head = match r
+                .choice_or("head", "regression", &["regression", "classification"])?
+                .as_str()
+            {
                 "classification" => Head::Classification,
                 _ => Head::Regression,
             };
             let d_target = r.usize_or("d_target", 30, 1, 4096)?;
-            ModelConfig::Toy(ToyModel { d_embed, init_scale, d_hidden, act_fn, head, d_target })
+            ModelConfig::Toy(ToyModel {
+                d_embed,
+                init_scale,
+                d_hidden,
+                act_fn,
+                head,
+                d_target,
+            })
         }
+        other => unreachable!("choice_or admitted model kind {other}"),
     };
     r.finish()?;
     Ok(model)
@@ -298,7 +362,10 @@ fn read_model(mut r: Reader, _task: &TaskConfig) -> Result<ModelConfig, ConfigEr
 
 fn read_group(mut r: Reader) -> Result<GroupConfig, ConfigError> {
     let params = r.string_list("params")?;
-    let optimizer = match r.choice_or("optimizer", "adamw", &["sgd", "adam", "adamw"])?.as_str() {
+    let optimizer = match r
+        .choice_or("optimizer", "adamw", &["sgd", "adam", "adamw"])?
+        .as_str()
+    {
         "sgd" => OptimizerKind::Sgd,
         "adam" => OptimizerKind::Adam,
         _ => OptimizerKind::Adamw,
@@ -308,18 +375,35 @@ fn read_group(mut r: Reader) -> Result<GroupConfig, ConfigError> {
     let betas = match r.raw("betas") {
         None => [0.9, 0.999],
         Some(v) => {
-            let xs: Option<Vec<f64>> = v.as_array().map(|a| a.iter().filter_map(|x| x.as_float()).collect());
+            let xs: Option<Vec<f64>> = v
+                .as_array()
+                .map(|a| a.iter().filter_map(|x| x.as_float()).collect());
             match xs {
-                Some(xs) if xs.len() == 2 && xs.iter().all(|b| (0.0..1.0).contains(b)) => [xs[0], xs[1]],
+                Some(xs) if xs.len() == 2 && xs.iter().all(|b| (0.0..1.0).contains(b)) => {
+                    [xs[0], xs[1]]
+                }
                 _ => return Err(r.invalid("betas", &v, betas_allowed)),
             }
         }
     };
     let eps = r.f64_or("eps", 1e-8, |x| x > 0.0, POSITIVE)?;
     let weight_decay = r.f64_or("weight_decay", 0.0, |x| x >= 0.0, NON_NEGATIVE)?;
-    let momentum = r.f64_or("momentum", 0.0, |x| (0.0..1.0).contains(&x), "a number in [0, 1)")?;
+    let momentum = r.f64_or(
+        "momentum",
+        0.0,
+        |x| (0.0..1.0).contains(&x),
+        "a number in [0, 1)",
+    )?;
     r.finish()?;
-    Ok(GroupConfig { params, optimizer, lr, betas, eps, weight_decay, momentum })
+    Ok(GroupConfig {
+        params,
+        optimizer,
+        lr,
+        betas,
+        eps,
+        weight_decay,
+        momentum,
+    })
 }
 
 fn read_train(mut r: Reader, task: &TaskConfig) -> Result<TrainConfig, ConfigError> {
@@ -335,15 +419,33 @@ fn read_train(mut r: Reader, task: &TaskConfig) -> Result<TrainConfig, ConfigErr
 fn read_eval(mut r: Reader) -> Result<EvalConfig, ConfigError> {
     let log_points = r.usize_or("log_points", 60, 0, 100_000)?;
     let every = r.usize_or("every", 0, 0, usize::MAX)?;
-    let rqi_delta = r.f64_or("rqi_delta", groklab_theory::addition::RQI_DELTA, |x| x > 0.0, POSITIVE)?;
+    let rqi_delta = r.f64_or(
+        "rqi_delta",
+        groklab_theory::addition::RQI_DELTA,
+        |x| x > 0.0,
+        POSITIVE,
+    )?;
     r.finish()?;
-    Ok(EvalConfig { log_points, every, rqi_delta })
+    Ok(EvalConfig {
+        log_points,
+        every,
+        rqi_delta,
+    })
 }
 
 fn read_phase(mut r: Reader) -> Result<PhaseConfig, ConfigError> {
-    let acc_threshold = r.f64_or("acc_threshold", 0.9, |x| x > 0.0 && x <= 1.0, "a number in (0, 1]")?;
+    let acc_threshold = r.f64_or(
+        "acc_threshold",
+        0.9,
+        |x| x > 0.0 && x <= 1.0,
+        "a number in (0, 1]",
+    )?;
     let gap = r.usize_or("gap", 1000, 0, usize::MAX)?;
     let budget = r.usize_or("budget", 0, 0, usize::MAX)?;
     r.finish()?;
-    Ok(PhaseConfig { acc_threshold, gap, budget })
+    Ok(PhaseConfig {
+        acc_threshold,
+        gap,
+        budget,
+    })
 }

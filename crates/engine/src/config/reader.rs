@@ -8,9 +8,17 @@ use toml::{Table, Value};
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConfigError {
     /// A key is present with a value of the wrong type or outside its range.
-    Invalid { key: String, value: String, allowed: String },
+    Invalid {
+        key: String,
+        value: String,
+        allowed: String,
+    },
     /// A key that the schema does not know.
-    Unknown { key: String, suggestion: Option<String>, known: Vec<String> },
+    Unknown {
+        key: String,
+        suggestion: Option<String>,
+        known: Vec<String>,
+    },
     /// A required key is absent.
     Missing { key: String, allowed: String },
     /// The document itself (file, preset, or `--set`) could not be read.
@@ -20,10 +28,18 @@ pub enum ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::Invalid { key, value, allowed } => {
+            ConfigError::Invalid {
+                key,
+                value,
+                allowed,
+            } => {
                 write!(f, "invalid value for `{key}`: {value}; allowed: {allowed}")
             }
-            ConfigError::Unknown { key, suggestion, known } => {
+            ConfigError::Unknown {
+                key,
+                suggestion,
+                known,
+            } => {
                 write!(f, "unknown key `{key}`")?;
                 if let Some(s) = suggestion {
                     write!(f, " (did you mean `{s}`?)")?;
@@ -33,7 +49,9 @@ impl fmt::Display for ConfigError {
                 }
                 Ok(())
             }
-            ConfigError::Missing { key, allowed } => write!(f, "missing key `{key}`; expected {allowed}"),
+            ConfigError::Missing { key, allowed } => {
+                write!(f, "missing key `{key}`; expected {allowed}")
+            }
             ConfigError::Parse { source, message } => write!(f, "cannot read {source}: {message}"),
         }
     }
@@ -59,12 +77,20 @@ pub struct Reader {
 
 impl Reader {
     pub fn new(path: &str, table: Table) -> Self {
-        Reader { path: path.to_string(), table, known: Vec::new() }
+        Reader {
+            path: path.to_string(),
+            table,
+            known: Vec::new(),
+        }
     }
 
     /// The dotted name of `key` inside this table.
     pub fn key(&self, key: &str) -> String {
-        if self.path.is_empty() { key.to_string() } else { format!("{}.{key}", self.path) }
+        if self.path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.path)
+        }
     }
 
     fn take(&mut self, key: &'static str) -> Option<Value> {
@@ -73,7 +99,11 @@ impl Reader {
     }
 
     pub fn invalid(&self, key: &str, value: &Value, allowed: impl Into<String>) -> ConfigError {
-        ConfigError::Invalid { key: self.key(key), value: show(value), allowed: allowed.into() }
+        ConfigError::Invalid {
+            key: self.key(key),
+            value: show(value),
+            allowed: allowed.into(),
+        }
     }
 
     /// A nested table; absent means empty (all defaults).
@@ -121,7 +151,11 @@ impl Reader {
                     Value::Integer(i) => i as f64,
                     _ => return Err(self.invalid(key, &v, allowed)),
                 };
-                if x.is_finite() && ok(x) { Ok(x) } else { Err(self.invalid(key, &v, allowed)) }
+                if x.is_finite() && ok(x) {
+                    Ok(x)
+                } else {
+                    Err(self.invalid(key, &v, allowed))
+                }
             }
         }
     }
@@ -140,7 +174,9 @@ impl Reader {
         };
         match self.take(key) {
             None => Ok(default),
-            Some(Value::Integer(i)) if i >= 0 && (i as u64) >= min as u64 && (i as u64) <= max as u64 => {
+            Some(Value::Integer(i))
+                if i >= 0 && (i as u64) >= min as u64 && (i as u64) <= max as u64 =>
+            {
                 Ok(i as usize)
             }
             Some(v) => Err(self.invalid(key, &v, allowed)),
@@ -170,7 +206,14 @@ impl Reader {
         default: &str,
         choices: &[&str],
     ) -> Result<String, ConfigError> {
-        let allowed = format!("one of {}", choices.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>().join(", "));
+        let allowed = format!(
+            "one of {}",
+            choices
+                .iter()
+                .map(|c| format!("{c:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         match self.take(key) {
             None => Ok(default.to_string()),
             Some(Value::String(s)) if choices.contains(&s.as_str()) => Ok(s),
@@ -201,10 +244,14 @@ impl Reader {
     pub fn string_list(&mut self, key: &'static str) -> Result<Vec<String>, ConfigError> {
         let allowed = "a non-empty array of strings";
         match self.take(key) {
-            None => Err(ConfigError::Missing { key: self.key(key), allowed: allowed.into() }),
-            Some(Value::Array(a)) if !a.is_empty() && a.iter().all(Value::is_str) => {
-                Ok(a.iter().map(|x| x.as_str().unwrap_or_default().to_string()).collect())
-            }
+            None => Err(ConfigError::Missing {
+                key: self.key(key),
+                allowed: allowed.into(),
+            }),
+            Some(Value::Array(a)) if !a.is_empty() && a.iter().all(Value::is_str) => Ok(a
+                .iter()
+                .map(|x| x.as_str().unwrap_or_default().to_string())
+                .collect()),
             Some(v) => Err(self.invalid(key, &v, allowed)),
         }
     }
@@ -221,7 +268,11 @@ impl Reader {
             known.sort();
             known.dedup();
             let suggestion = nearest(key, &known).map(|k| self.key(&k));
-            return Err(ConfigError::Unknown { key: self.key(key), suggestion, known });
+            return Err(ConfigError::Unknown {
+                key: self.key(key),
+                suggestion,
+                known,
+            });
         }
         Ok(())
     }
@@ -245,7 +296,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, &cb) in b.iter().enumerate() {
             let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(row[j + 1] + 1);
+            row[j + 1] = (prev + usize::from(ca != cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
             prev = cur;
         }
     }
@@ -255,11 +308,18 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Applies `key.path=value` overrides to a document. The value is read as TOML (so `1e-3`, `[1, 2]`,
 /// `"adam"` and `true` keep their types); a bare word that is not valid TOML is taken as a string.
 pub fn apply_override(doc: &mut Table, spec: &str) -> Result<(), ConfigError> {
-    let bad = |message: &str| ConfigError::Parse { source: format!("--set {spec}"), message: message.into() };
-    let (path, raw) = spec.split_once('=').ok_or_else(|| bad("expected key=value"))?;
+    let bad = |message: &str| ConfigError::Parse {
+        source: format!("--set {spec}"),
+        message: message.into(),
+    };
+    let (path, raw) = spec
+        .split_once('=')
+        .ok_or_else(|| bad("expected key=value"))?;
     let path = path.trim();
     if path.is_empty() || path.split('.').any(str::is_empty) {
-        return Err(bad("the key must be a dotted path such as optim.decoder.lr"));
+        return Err(bad(
+            "the key must be a dotted path such as optim.decoder.lr",
+        ));
     }
     let value = match format!("v = {}", raw.trim()).parse::<Table>() {
         Ok(mut t) => t.remove("v").unwrap_or(Value::String(String::new())),
@@ -268,10 +328,17 @@ pub fn apply_override(doc: &mut Table, spec: &str) -> Result<(), ConfigError> {
     let parts: Vec<&str> = path.split('.').collect();
     let mut table = doc;
     for (depth, part) in parts[..parts.len() - 1].iter().enumerate() {
-        let entry = table.entry(part.to_string()).or_insert_with(|| Value::Table(Table::new()));
+        let entry = table
+            .entry(part.to_string())
+            .or_insert_with(|| Value::Table(Table::new()));
         table = match entry {
             Value::Table(t) => t,
-            _ => return Err(bad(&format!("`{}` is not a table", parts[..=depth].join(".")))),
+            _ => {
+                return Err(bad(&format!(
+                    "`{}` is not a table",
+                    parts[..=depth].join(".")
+                )));
+            }
         };
     }
     table.insert(parts[parts.len() - 1].to_string(), value);
@@ -299,11 +366,18 @@ mod tests {
     fn range_errors_name_key_value_and_range() {
         let t: Table = "lr = -1".parse().unwrap();
         let mut r = Reader::new("optim.embed", t);
-        let e = r.f64_or("lr", 1.0, |x| x > 0.0, "a number > 0").unwrap_err();
-        assert_eq!(e.to_string(), "invalid value for `optim.embed.lr`: -1; allowed: a number > 0");
+        let e = r
+            .f64_or("lr", 1.0, |x| x > 0.0, "a number > 0")
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid value for `optim.embed.lr`: -1; allowed: a number > 0"
+        );
         let t: Table = "head = \"softmax\"".parse().unwrap();
         let mut r = Reader::new("model", t);
-        let e = r.choice_or("head", "regression", &["regression", "classification"]).unwrap_err();
+        let e = r
+            .choice_or("head", "regression", &["regression", "classification"])
+            .unwrap_err();
         assert_eq!(
             e.to_string(),
             "invalid value for `model.head`: \"softmax\"; allowed: one of \"regression\", \"classification\""
@@ -328,7 +402,10 @@ mod tests {
     fn edit_distance_counts_edits() {
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(nearest("weigth_decay", &["weight_decay".into(), "lr".into()]).as_deref(), Some("weight_decay"));
+        assert_eq!(
+            nearest("weigth_decay", &["weight_decay".into(), "lr".into()]).as_deref(),
+            Some("weight_decay")
+        );
         assert_eq!(nearest("zzz", &["weight_decay".into()]), None);
     }
 }

@@ -25,7 +25,10 @@ pub struct ParamSpec {
 
 impl ParamSpec {
     pub fn new(name: &str, shape: &[usize]) -> ParamSpec {
-        ParamSpec { name: name.into(), shape: shape.to_vec() }
+        ParamSpec {
+            name: name.into(),
+            shape: shape.to_vec(),
+        }
     }
     pub fn numel(&self) -> usize {
         self.shape.iter().product()
@@ -64,11 +67,23 @@ pub fn build(model: &ModelConfig, task: &TaskConfig) -> Box<dyn Model> {
 
 /// Parameter names of a config's model, without building anything heavy (used to validate groups).
 pub fn param_names(model: &ModelConfig, task: &TaskConfig) -> Vec<String> {
-    build(model, task).specs().into_iter().map(|s| s.name).collect()
+    build(model, task)
+        .specs()
+        .into_iter()
+        .map(|s| s.name)
+        .collect()
 }
 
 /// Uniform draws in [-a, a], the PyTorch default for `nn.Linear` with a = 1/sqrt(fan_in).
 pub(crate) fn uniform(rng: &mut ChaCha8Rng, n: usize, a: f64) -> Vec<f64> {
     use rand::RngExt;
-    (0..n).map(|_| if a > 0.0 { rng.random_range(-a..a) } else { 0.0 }).collect()
+    (0..n)
+        .map(|_| {
+            if a > 0.0 {
+                rng.random_range(-a..a)
+            } else {
+                0.0
+            }
+        })
+        .collect()
 }

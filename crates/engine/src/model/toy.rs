@@ -27,13 +27,21 @@ impl Toy {
         let mut widths = vec![cfg.d_embed];
         widths.extend(&cfg.d_hidden);
         widths.push(d_out);
-        Toy { cfg: cfg.clone(), d_vocab: t.p, d_out, widths }
+        Toy {
+            cfg: cfg.clone(),
+            d_vocab: t.p,
+            d_out,
+            widths,
+        }
     }
 }
 
 impl Model for Toy {
     fn specs(&self) -> Vec<ParamSpec> {
-        let mut s = vec![ParamSpec::new("embed.W_E", &[self.d_vocab, self.cfg.d_embed])];
+        let mut s = vec![ParamSpec::new(
+            "embed.W_E",
+            &[self.d_vocab, self.cfg.d_embed],
+        )];
         for (l, w) in self.widths.windows(2).enumerate() {
             s.push(ParamSpec::new(&format!("decoder.{l}.W"), &[w[0], w[1]]));
             s.push(ParamSpec::new(&format!("decoder.{l}.b"), &[w[1]]));
@@ -42,7 +50,11 @@ impl Model for Toy {
     }
 
     fn init(&self, rng: &mut ChaCha8Rng) -> Vec<Vec<f64>> {
-        let mut out = vec![uniform(rng, self.d_vocab * self.cfg.d_embed, self.cfg.init_scale / 2.0)];
+        let mut out = vec![uniform(
+            rng,
+            self.d_vocab * self.cfg.d_embed,
+            self.cfg.init_scale / 2.0,
+        )];
         for w in self.widths.windows(2) {
             let a = 1.0 / (w[0] as f64).sqrt();
             out.push(uniform(rng, w[0] * w[1], a));
@@ -69,7 +81,7 @@ impl Model for Toy {
             h = h.matmul(w.clone()) + b.clone();
             if l + 1 < layers {
                 h = match self.cfg.act_fn {
-                    Activation::Tanh => activation::tanh(h),
+                    Activation::Tanh => crate::ops::tanh(h),
                     Activation::Relu => activation::relu(h),
                     Activation::Identity => h,
                 };
