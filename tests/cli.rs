@@ -1,0 +1,363 @@
+//! End-to-end tests of the `groklab` binary in temporary directories.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn groklab(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_groklab"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&o.stdout)
+        )
+    })
+}
+
+#[test]
+fn invalid_configs_exit_2_name_the_key_and_write_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("broken.toml"), "[task\np = 3").unwrap();
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["--set", "optim.decoder.lr=-1"],
+            &["optim.decoder.lr", "-1", "> 0"],
+        ),
+        (
+            &["--set", "model.d_hiden=[10]"],
+            &["model.d_hiden", "did you mean `model.d_hidden`"],
+        ),
+        (
+            &["--set", "task.train=100"],
+            &["task.train", "100", "from 1 to 55"],
+        ),
+        (
+            &["--set", "task.train=1.5"],
+            &["task.train", "1.5", "fraction"],
+        ),
+        (
+            &["--set", "model.head=\"softmax\""],
+            &["model.head", "softmax", "regression"],
+        ),
+        (
+            &["--set", "optim.embed.params=[\"nothing\"]"],
+            &["optim.embed.params", "nothing", "embed.W_E"],
+        ),
+        (
+            &["--set", "optim.extra.params=[\"decoder\"]"],
+            &["decoder.0.W", "exactly one group"],
+        ),
+        (
+            &["--set", "train.steps=0"],
+            &["train.steps", "0", "from 1 to"],
+        ),
+        (
+            &["--set", "phase.acc_threshold=2"],
+            &["phase.acc_threshold", "(0, 1]"],
+        ),
+        (&["--set", "nokey"], &["--set nokey", "key=value"]),
+    ];
+    for (extra, needles) in cases {
+        let out = tmp.path().join("run");
+        let mut args = vec![
+            "train",
+            "preset",
+            "liu2022-toy",
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ];
+        args.extend_from_slice(extra);
+        let o = groklab(&args, tmp.path());
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {err}");
+        for n in *needles {
+            assert!(err.contains(n), "{extra:?}: expected {n:?} in {err}");
+        }
+        assert!(!out.exists(), "{extra:?} wrote {}", out.display());
+        assert!(o.stdout.is_empty());
+    }
+    let o = groklab(&["train", "preset", "liu2022-tyo"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("did you mean `liu2022-toy`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = groklab(&["train", "broken.toml"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("broken.toml"), "{}", stderr(&o));
+    let o = groklab(&["train", "missing.toml"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!tmp.path().join("runs").exists());
+}
+
+#[test]
+fn short_run_writes_every_file_and_the_checkpoint_loads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = groklab(
+        &[
+            "train",
+            "preset",
+            "liu2022-toy",
+            "--set",
+            "train.steps=300",
+            "--out",
+            "r",
+            "-q",
+            "--json",
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dir = tmp.path().join("r");
+    for f in [
+        "config.toml",
+        "metrics.csv",
+        "embeddings.csv",
+        "summary.json",
+        "checkpoint.safetensors",
+        "loss.svg",
+        "accuracy.svg",
+        "rqi.svg",
+        "embeddings.svg",
+        "wnorm.svg",
+    ] {
+        assert!(dir.join(f).is_file(), "missing {f}");
+    }
+    let s = json(&o);
+    for k in [
+        "steps_to_train_acc",
+        "steps_to_val_acc",
+        "grokking_gap",
+        "phase",
+        "final",
+        "steps",
+        "wall_seconds",
+        "steps_per_second",
+    ] {
+        assert!(s.get(k).is_some(), "summary lacks {k}");
+    }
+    for k in ["train_acc", "val_acc", "train_loss", "val_loss", "rqi"] {
+        assert!(s["final"][k].is_number(), "final lacks {k}");
+    }
+    assert_eq!(s["steps"], 300);
+    let on_disk: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(on_disk["phase"], s["phase"]);
+    let metrics = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    let header = metrics.lines().next().unwrap();
+    assert_eq!(
+        header,
+        "step,train_loss,val_loss,train_acc,val_acc,wnorm,wnorm_decoder,wnorm_embed,rqi,acc_hat,acc_hat_val"
+    );
+    assert!(metrics.lines().last().unwrap().starts_with("300,"));
+    let bytes = std::fs::read(dir.join("checkpoint.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut names: Vec<(String, Vec<usize>)> = st
+        .tensors()
+        .into_iter()
+        .map(|(n, v)| (n, v.shape().to_vec()))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            ("decoder.0.W".into(), vec![1, 200]),
+            ("decoder.0.b".into(), vec![200]),
+            ("decoder.1.W".into(), vec![200, 200]),
+            ("decoder.1.b".into(), vec![200]),
+            ("decoder.2.W".into(), vec![200, 30]),
+            ("decoder.2.b".into(), vec![30]),
+            ("embed.W_E".into(), vec![10, 1]),
+        ]
+    );
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let meta = meta.metadata().clone().unwrap();
+    assert_eq!(meta["step"], "300");
+    assert!(meta["config"].contains("liu2022-toy"));
+    // the resolved config re-runs as a file
+    let o = groklab(
+        &[
+            "train",
+            "r/config.toml",
+            "--set",
+            "train.steps=20",
+            "--out",
+            "again",
+            "-q",
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn same_config_and_seed_give_identical_metrics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |out: &str, seed: &str| {
+        let o = groklab(
+            &[
+                "train",
+                "preset",
+                "liu2022-toy",
+                "--set",
+                "train.steps=400",
+                "--seed",
+                seed,
+                "--out",
+                out,
+                "-q",
+            ],
+            tmp.path(),
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        std::fs::read(tmp.path().join(out).join("metrics.csv")).unwrap()
+    };
+    let a = run("a", "7");
+    let b = run("b", "7");
+    let c = run("c", "8");
+    assert_eq!(a, b, "same seed, different metrics");
+    assert_ne!(a, c, "different seeds, same metrics");
+}
+
+#[test]
+fn classification_and_minibatch_runs_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = groklab(
+        &[
+            "train",
+            "preset",
+            "liu2022-toy-classification",
+            "--set",
+            "train.steps=200",
+            "--set",
+            "train.batch_size=16",
+            "--out",
+            "c",
+            "-q",
+            "--json",
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = json(&o);
+    let loss = s["final"]["train_loss"].as_f64().unwrap();
+    // cross-entropy starts near ln(19) = 2.94 and must have gone down
+    assert!(loss < 2.9, "train loss {loss}");
+}
+
+#[test]
+fn diverging_run_is_recorded_not_crashed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = groklab(
+        &[
+            "train",
+            "preset",
+            "liu2022-toy",
+            "--set",
+            "train.steps=200",
+            "--set",
+            "optim.decoder.optimizer=\"sgd\"",
+            "--set",
+            "optim.decoder.lr=1e6",
+            "--out",
+            "d",
+            "-q",
+            "--json",
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = json(&o);
+    assert_eq!(s["phase"], "diverged");
+    assert!(s["diverged_at"].as_u64().unwrap() <= 200);
+    assert!(tmp.path().join("d/metrics.csv").exists());
+}
+
+#[test]
+fn presets_list_and_show_round_trip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = groklab(&["presets"], tmp.path());
+    assert!(o.status.success());
+    let list = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(list.contains("liu2022-toy ") && list.contains("liu2022-toy-classification"));
+    let o = groklab(
+        &["presets", "show", "liu2022-toy-classification"],
+        tmp.path(),
+    );
+    assert!(o.status.success());
+    std::fs::write(tmp.path().join("p.toml"), &o.stdout).unwrap();
+    let o = groklab(
+        &[
+            "train",
+            "p.toml",
+            "--set",
+            "train.steps=10",
+            "--out",
+            "p",
+            "-q",
+            "--json",
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(json(&o)["name"], "liu2022-toy-classification");
+    let o = groklab(&["presets", "show", "nope"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn theory_addition_json_has_the_documented_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = groklab(
+        &[
+            "theory",
+            "addition",
+            "--p",
+            "6",
+            "--samples",
+            "300",
+            "--json",
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j = json(&o);
+    assert_eq!(j["p"], 6);
+    assert_eq!(j["pairs"], 21);
+    // sums 0..10 have 1,1,2,2,3,3,3,2,2,1,1 pairs: 0+0+1+1+3+3+3+1+1 = 13 parallelograms
+    assert_eq!(j["parallelograms"], 13);
+    let p = j["p_nullity2"].as_object().unwrap();
+    assert_eq!(p.len(), 22);
+    assert_eq!(p["21"], 1.0);
+    assert_eq!(p["0"], 0.0);
+    let c = j["critical_fraction"].as_f64().unwrap();
+    assert!(c > 0.0 && c < 1.0);
+    let o = groklab(&["theory", "addition", "--p", "1"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn quickstart_runs_and_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = groklab(&["quickstart", "--out", "q", "--json"], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("effective theory") && err.contains("verdict"),
+        "{err}"
+    );
+    assert!(tmp.path().join("q/summary.json").exists());
+    assert_eq!(json(&o)["name"], "liu2022-toy");
+}
