@@ -4,6 +4,7 @@ pub mod presets;
 pub mod quickstart;
 pub mod report;
 pub mod theory;
+pub mod theory_linear;
 pub mod train;
 
 use groklab_engine::{Config, ConfigError};

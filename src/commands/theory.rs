@@ -8,6 +8,11 @@ pub enum Theory {
     /// training set determines the linear representation (nullity of A(P0(D)) exactly 2), and the
     /// critical training fraction where it crosses 1/2.
     Addition(AdditionArgs),
+    /// Grokking in linear estimators (Levi, Beck, Bar-Sinai 2023): the large-dimension theory of
+    /// a linear student learning a linear teacher from Gaussian inputs. Prints t_train, t_gen,
+    /// the grokking time delta_t, its eps -> 0 limit and the asymptotic losses and accuracies;
+    /// --curve writes the loss and accuracy curves, --grid a phase diagram of delta_t.
+    Linear(super::theory_linear::LinearArgs),
 }
 
 #[derive(clap::Args)]
@@ -29,6 +34,7 @@ pub struct AdditionArgs {
 pub fn run(t: Theory) -> Result<(), CliError> {
     match t {
         Theory::Addition(a) => addition(a),
+        Theory::Linear(a) => super::theory_linear::run(a),
     }
 }
 

@@ -156,3 +156,19 @@ mod tests {
         assert_eq!(build(&frac, &toy(Head::Classification), 0).train.len(), 22);
     }
 }
+
+/// The split as a table (`split.csv`): every sample with its tokens, label and whether it trains.
+pub fn split_table(d: &Dataset) -> crate::probe::ExtraTable {
+    let mut rows = Vec::new();
+    for (s, is_train) in [(&d.train, 1.0), (&d.val, 0.0)] {
+        for k in 0..s.len() {
+            rows.push(vec![s.sample[k] as f64, s.a[k] as f64, s.b[k] as f64, s.label[k] as f64, is_train]);
+        }
+    }
+    rows.sort_by(|x, y| x[0].total_cmp(&y[0]));
+    crate::probe::ExtraTable {
+        file: "split.csv".into(),
+        header: ["sample", "a", "b", "label", "train"].map(String::from).to_vec(),
+        rows,
+    }
+}

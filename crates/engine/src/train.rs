@@ -417,7 +417,7 @@ pub fn train(configs: &[Config], opts: &TrainOptions) -> Result<TrainResult, Sha
                 columns: columns.clone(),
                 rows: std::mem::take(&mut rows[m]),
             },
-            tables: probes.iter().flat_map(|p| p.tables(m)).collect(),
+            tables: std::iter::once(crate::task::split_table(&data[m])).chain(probes.iter().flat_map(|p| p.tables(m))).collect(),
             diverged_at: diverged_at[m],
             steps: last_step[m],
             final_params: (0..specs.len()).map(|k| params.member(k, m)).collect(),
