@@ -25,7 +25,11 @@ pub struct Args {
 pub fn run(a: Args) -> Result<(), CliError> {
     let mut config = groklab_engine::presets::load("liu2022-toy")?;
     config.seed = a.seed;
-    let TaskConfig::Addition(task) = &config.task;
+    let TaskConfig::Addition(task) = &config.task else {
+        return Err(CliError::Work(
+            "the quickstart preset is not an addition task".into(),
+        ));
+    };
     let p = task.p;
     eprintln!(
         "groklab quickstart: {} (seed {})",

@@ -23,14 +23,20 @@ pub struct Hyper {
     pub momentum: f64,
 }
 
-impl From<&GroupConfig> for Hyper {
-    fn from(g: &GroupConfig) -> Hyper {
+impl Hyper {
+    /// A group's hyperparameters for a model with `d_out` outputs (weight decay per output divides
+    /// by it).
+    pub fn of(g: &GroupConfig, d_out: usize) -> Hyper {
         Hyper {
             kind: g.optimizer,
             lr: g.lr,
             betas: g.betas,
             eps: g.eps,
-            weight_decay: g.weight_decay,
+            weight_decay: if g.decay_per_output {
+                g.weight_decay / d_out as f64
+            } else {
+                g.weight_decay
+            },
             momentum: g.momentum,
         }
     }

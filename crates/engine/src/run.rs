@@ -142,8 +142,9 @@ pub fn write_member(
     Ok(())
 }
 
-/// Writes final parameters as safetensors (f32, each under its model name and shape), with the
-/// resolved config, step and seed as metadata. Python: `safetensors.torch.load_file(path)`.
+/// Writes final parameters as safetensors (in the run's precision, each under its model name and
+/// shape), with the resolved config, step and seed as metadata. Python:
+/// `safetensors.torch.load_file(path)`.
 pub fn write_checkpoint(
     path: &Path,
     config: &Config,
@@ -152,14 +153,22 @@ pub fn write_checkpoint(
     step: usize,
 ) -> std::io::Result<()> {
     use safetensors::tensor::{Dtype, TensorView};
+    let f64s = config.train.dtype == crate::params::Precision::F64;
+    let dtype = if f64s { Dtype::F64 } else { Dtype::F32 };
     let bytes: Vec<Vec<u8>> = values
         .iter()
-        .map(|v| v.iter().flat_map(|&x| (x as f32).to_le_bytes()).collect())
+        .map(|v| {
+            if f64s {
+                v.iter().flat_map(|&x| x.to_le_bytes()).collect()
+            } else {
+                v.iter().flat_map(|&x| (x as f32).to_le_bytes()).collect()
+            }
+        })
         .collect();
     let views: Vec<(String, TensorView<'_>)> = specs
         .iter()
         .zip(&bytes)
-        .map(|(s, b)| TensorView::new(Dtype::F32, s.shape.clone(), b).map(|v| (s.name.clone(), v)))
+        .map(|(s, b)| TensorView::new(dtype, s.shape.clone(), b).map(|v| (s.name.clone(), v)))
         .collect::<Result<_, _>>()
         .map_err(std::io::Error::other)?;
     let mut meta = HashMap::new();

@@ -12,6 +12,8 @@ pub enum Stream {
     Init = 3,
     Batches = 4,
     Data = 5,
+    Teacher = 6,
+    Test = 7,
 }
 
 /// A generator for one stream of one seed.

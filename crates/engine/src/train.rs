@@ -16,7 +16,7 @@ use crate::params::{Params, Precision};
 use crate::probe::{EvalContext, ExtraTable, Probe, probes_for};
 use crate::schedule::eval_steps;
 use crate::seed::{Stream, rng};
-use crate::task::{Dataset, Split};
+use crate::task::{Dataset, Features, Labels, Split};
 use burn::prelude::*;
 use burn::tensor::activation;
 use rand::seq::SliceRandom;
@@ -136,40 +136,70 @@ fn batch(
     data: &[Dataset],
     which: Which,
     rows: &[Vec<usize>],
-    head: Head,
+    head: Option<Head>,
     device: &Device,
     precision: Precision,
 ) -> Batch {
     let m = data.len();
     let b = rows[0].len();
-    let gather = |field: fn(&Split, usize) -> usize| -> Vec<i32> {
-        data.iter()
-            .zip(rows)
-            .flat_map(|(d, r)| r.iter().map(move |&k| field(split_of(d, which), k) as i32))
-            .collect()
+    let dtype = (device, precision.dtype());
+    let dense = |pick: &dyn Fn(&Split) -> (&[f64], usize)| {
+        let dim = pick(split_of(&data[0], which)).1;
+        let mut v = Vec::with_capacity(m * b * dim);
+        for (d, r) in data.iter().zip(rows) {
+            let (vals, _) = pick(split_of(d, which));
+            for &k in r {
+                v.extend_from_slice(&vals[k * dim..(k + 1) * dim]);
+            }
+        }
+        Tensor::<3>::from_data(TensorData::new(v, [m, b, dim]), dtype)
     };
-    let ids = |field: fn(&Split, usize) -> usize| {
-        Tensor::<2, Int>::from_data(TensorData::new(gather(field), [m, b]), device)
+    let inputs = match &split_of(&data[0], which).x {
+        Features::Tokens(tok) => Inputs::Tokens(
+            (0..tok.len())
+                .map(|pos| {
+                    let v: Vec<i32> = data
+                        .iter()
+                        .zip(rows)
+                        .flat_map(|(d, r)| {
+                            let Features::Tokens(t) = &split_of(d, which).x else {
+                                unreachable!("members share a task")
+                            };
+                            r.iter().map(move |&k| t[pos][k] as i32)
+                        })
+                        .collect();
+                    Tensor::<2, Int>::from_data(TensorData::new(v, [m, b]), device)
+                })
+                .collect(),
+        ),
+        Features::Dense { .. } => Inputs::Dense(dense(&|s| match &s.x {
+            Features::Dense { x, dim } => (x.as_slice(), *dim),
+            Features::Tokens(_) => unreachable!("members share a task"),
+        })),
     };
-    let inputs = Inputs::Tokens(vec![ids(|s, k| s.a[k]), ids(|s, k| s.b[k])]);
-    let targets = match head {
-        Head::Classification => Targets::Classes(Tensor::from_data(
-            TensorData::new(gather(|s, k| s.label[k]), [m, b, 1]),
-            device,
-        )),
-        Head::Regression => {
+    let targets = match (&split_of(&data[0], which).y, head) {
+        (Labels::Dense { .. }, _) => Targets::Dense(dense(&|s| match &s.y {
+            Labels::Dense { y, dim } => (y.as_slice(), *dim),
+            Labels::Classes(_) => unreachable!("members share a task"),
+        })),
+        (Labels::Classes(_), Some(Head::Regression)) => {
             let dt = data[0].d_target;
             let mut v = Vec::with_capacity(m * b * dt);
             for (d, r) in data.iter().zip(rows) {
                 for &k in r {
-                    let c = split_of(d, which).label[k];
+                    let c = split_of(d, which).class(k);
                     v.extend(d.targets[c * dt..(c + 1) * dt].iter().map(|&x| x as f64));
                 }
             }
-            Targets::Dense(Tensor::from_data(
-                TensorData::new(v, [m, b, dt]),
-                (device, precision.dtype()),
-            ))
+            Targets::Dense(Tensor::from_data(TensorData::new(v, [m, b, dt]), dtype))
+        }
+        (Labels::Classes(_), _) => {
+            let v: Vec<i32> = data
+                .iter()
+                .zip(rows)
+                .flat_map(|(d, r)| r.iter().map(move |&k| split_of(d, which).class(k) as i32))
+                .collect();
+            Targets::Classes(Tensor::from_data(TensorData::new(v, [m, b, 1]), device))
         }
     };
     Batch {
@@ -180,20 +210,23 @@ fn batch(
 }
 
 /// Per-member mean loss [M] of outputs [M, B, D].
+///
+/// Means multiply by the reciprocal: burn-autodiff 0.22.1 differentiates `div_scalar` with the
+/// divisor rounded to f32 (a 4e-8 relative error in every f64 gradient), `mul_scalar` keeps it exact.
 fn member_losses(out: Tensor<3>, batch: &Batch) -> Tensor<1> {
     let [m, b, d] = out.dims();
     match &batch.targets {
         Targets::Dense(t) => (out - t.clone())
             .square()
             .sum_dims_squeeze::<1, _>(&[1, 2])
-            .div_scalar((b * d) as f64),
+            .mul_scalar(1.0 / (b * d) as f64),
         Targets::Classes(y) => {
             let picked = activation::log_softmax(out, 2).gather(2, y.clone());
             picked
                 .reshape([m, b])
                 .sum_dim(1)
                 .reshape([m])
-                .div_scalar(-(b as f64))
+                .mul_scalar(-1.0 / b as f64)
         }
     }
 }
@@ -203,9 +236,10 @@ fn host(t: Tensor<3>) -> Vec<f64> {
     t.into_data().iter::<f64>().collect()
 }
 
-fn head_of(config: &Config) -> Head {
+fn head_of(config: &Config) -> Option<Head> {
     match &config.model {
-        ModelConfig::Toy(m) => m.head,
+        ModelConfig::Toy(m) => Some(m.head),
+        ModelConfig::Mlp(_) => None,
     }
 }
 
@@ -251,7 +285,7 @@ pub fn train(configs: &[Config], opts: &TrainOptions) -> Result<TrainResult, Sha
     check_compatible(configs)?;
     let first = &configs[0];
     let members = configs.len();
-    let precision = Precision::F32;
+    let precision = first.train.dtype;
     let data: Vec<Dataset> = configs
         .iter()
         .map(|c| crate::task::build(&c.task, &c.model, c.seed))
@@ -268,7 +302,12 @@ pub fn train(configs: &[Config], opts: &TrainOptions) -> Result<TrainResult, Sha
         .map(|s| {
             configs
                 .iter()
-                .map(|c| Hyper::from(&c.optim[c.group_of(&s.name).expect("groups were validated")]))
+                .map(|c| {
+                    Hyper::of(
+                        &c.optim[c.group_of(&s.name).expect("groups were validated")],
+                        model.d_out(),
+                    )
+                })
                 .collect()
         })
         .collect();
@@ -417,7 +456,10 @@ pub fn train(configs: &[Config], opts: &TrainOptions) -> Result<TrainResult, Sha
                 columns: columns.clone(),
                 rows: std::mem::take(&mut rows[m]),
             },
-            tables: std::iter::once(crate::task::split_table(&data[m])).chain(probes.iter().flat_map(|p| p.tables(m))).collect(),
+            tables: crate::task::split_table(&data[m])
+                .into_iter()
+                .chain(probes.iter().flat_map(|p| p.tables(m)))
+                .collect(),
             diverged_at: diverged_at[m],
             steps: last_step[m],
             final_params: (0..specs.len()).map(|k| params.member(k, m)).collect(),

@@ -5,6 +5,7 @@
 
 pub mod reader;
 
+pub use crate::params::Precision;
 use reader::{ConfigError, Reader};
 use serde::Serialize;
 use toml::{Table, Value};
@@ -32,6 +33,50 @@ pub struct Config {
 pub enum TaskConfig {
     /// Non-modular addition of integers 0..p-1 over unordered pairs (Liu et al. 2022).
     Addition(AdditionTask),
+    /// Gaussian inputs labelled by a random teacher network (Levi et al. 2023).
+    TeacherStudent(TeacherStudentTask),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TeacherStudentTask {
+    pub d_in: usize,
+    pub d_out: usize,
+    /// Training samples, when given as a count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n_train: Option<usize>,
+    /// lambda = d_in / n_train, when the training set is given that way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lambda: Option<f64>,
+    /// Fresh samples for the test (validation) split.
+    pub n_test: usize,
+    /// Standard deviation of Gaussian noise added to training labels.
+    pub label_noise: f64,
+    /// `linear` (a din x dout matrix) or `same` (the student's architecture, weights drawn like the
+    /// student's at init scale 1).
+    pub teacher: TeacherKind,
+    /// A sample is correct when its mean-over-outputs squared error is below eps.
+    pub eps: f64,
+}
+
+impl TeacherStudentTask {
+    pub fn n_train(&self) -> usize {
+        match (self.n_train, self.lambda) {
+            (Some(n), _) => n,
+            (None, Some(l)) => ((self.d_in as f64 / l).round() as usize).max(1),
+            (None, None) => self.d_in,
+        }
+    }
+    /// lambda = d_in / n_train as realised (after rounding n_train).
+    pub fn realised_lambda(&self) -> f64 {
+        self.d_in as f64 / self.n_train() as f64
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TeacherKind {
+    Linear,
+    Same,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -65,6 +110,29 @@ impl TrainSize {
 pub enum ModelConfig {
     /// Learned embeddings summed into an MLP decoder: (a, b) -> Dec(E_a + E_b).
     Toy(ToyModel),
+    /// A multilayer perceptron on dense inputs; with no hidden layer, a linear map.
+    Mlp(MlpModel),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MlpModel {
+    /// Hidden widths; empty for a linear student d_in -> d_out.
+    pub d_hidden: Vec<usize>,
+    pub act_fn: Activation,
+    /// Whether layers have biases.
+    pub bias: bool,
+    pub init: Init,
+    /// Multiplies the initial weights (alpha in Levi et al.).
+    pub init_scale: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Init {
+    /// Weights N(0, 1 / (2 d_in d_out)) per layer (variance), as Levi et al.; biases zero.
+    Levi,
+    /// PyTorch's nn.Linear default: U(-1/sqrt(d_in), 1/sqrt(d_in)) for weights and biases.
+    Pytorch,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -121,6 +189,9 @@ pub struct GroupConfig {
     pub weight_decay: f64,
     /// SGD momentum (ignored by Adam and AdamW).
     pub momentum: f64,
+    /// Divide the weight decay by the model's output dimension (the convention of Levi et al.,
+    /// whose penalty enters divided by d_out).
+    pub decay_per_output: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -129,6 +200,8 @@ pub struct TrainConfig {
     pub steps: usize,
     /// Samples per step; 0 means the full training set every step.
     pub batch_size: usize,
+    /// Floating-point precision of parameters and computation.
+    pub dtype: Precision,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -280,7 +353,13 @@ impl Config {
     pub fn train_count(&self) -> usize {
         match &self.task {
             TaskConfig::Addition(t) => t.train.count(crate::task::addition_pairs(t.p)),
+            TaskConfig::TeacherStudent(t) => t.n_train(),
         }
+    }
+
+    /// The output dimension of the model (what weight decay per output divides by).
+    pub fn d_out(&self) -> usize {
+        crate::model::build(&self.model, &self.task).d_out()
     }
 }
 
@@ -290,8 +369,56 @@ pub fn path_has_prefix(path: &str, prefix: &str) -> bool {
 }
 
 fn read_task(mut r: Reader) -> Result<TaskConfig, ConfigError> {
-    let kind = r.choice_or("kind", "addition", &["addition"])?;
+    let kind = r.choice_or("kind", "addition", &["addition", "teacher-student"])?;
     let task = match kind.as_str() {
+        "teacher-student" => {
+            let d_in = r.usize_or("d_in", 1000, 1, 100_000)?;
+            let d_out = r.usize_or("d_out", 1, 1, 100_000)?;
+            let n_train = r.raw("n_train");
+            let lambda = r.raw("lambda");
+            let (n_train, lambda) = match (n_train, lambda) {
+                (Some(_), Some(v)) => {
+                    return Err(r.invalid(
+                        "lambda",
+                        &v,
+                        "either task.n_train or task.lambda, not both",
+                    ));
+                }
+                (Some(Value::Integer(n)), None) if (1..=10_000_000).contains(&n) => {
+                    (Some(n as usize), None)
+                }
+                (Some(v), None) => {
+                    return Err(r.invalid("n_train", &v, "an integer from 1 to 10000000"));
+                }
+                (None, Some(v)) => match v.as_float().or(v.as_integer().map(|i| i as f64)) {
+                    Some(l) if l > 0.0 && l.is_finite() && d_in as f64 / l <= 1e7 => {
+                        (None, Some(l))
+                    }
+                    _ => return Err(r.invalid("lambda", &v, "a number > 0 (d_in / n_train)")),
+                },
+                (None, None) => (None, Some(0.5)),
+            };
+            let n_test = r.usize_or("n_test", 10_000, 1, 10_000_000)?;
+            let label_noise = r.f64_or("label_noise", 0.0, |x| x >= 0.0, NON_NEGATIVE)?;
+            let teacher = match r
+                .choice_or("teacher", "linear", &["linear", "same"])?
+                .as_str()
+            {
+                "same" => TeacherKind::Same,
+                _ => TeacherKind::Linear,
+            };
+            let eps = r.f64_or("eps", 1e-3, |x| x > 0.0, POSITIVE)?;
+            TaskConfig::TeacherStudent(TeacherStudentTask {
+                d_in,
+                d_out,
+                n_train,
+                lambda,
+                n_test,
+                label_noise,
+                teacher,
+                eps,
+            })
+        }
         "addition" => {
             let p = r.usize_or("p", 10, 2, 1000)?;
             let total = crate::task::addition_pairs(p);
@@ -322,21 +449,46 @@ fn read_train_size(
     }
 }
 
-fn read_model(mut r: Reader, _task: &TaskConfig) -> Result<ModelConfig, ConfigError> {
-    let kind = r.choice_or("kind", "toy", &["toy"])?;
+fn read_model(mut r: Reader, task: &TaskConfig) -> Result<ModelConfig, ConfigError> {
+    let (default, fits) = match task {
+        TaskConfig::Addition(_) => ("toy", "toy"),
+        TaskConfig::TeacherStudent(_) => ("mlp", "mlp"),
+    };
+    let kind = r.choice_or("kind", default, &["toy", "mlp"])?;
+    if kind != fits {
+        let task_kind = match task {
+            TaskConfig::Addition(_) => "addition",
+            TaskConfig::TeacherStudent(_) => "teacher-student",
+        };
+        return Err(r.invalid(
+            "kind",
+            &Value::String(kind),
+            format!("\"{fits}\" for task.kind = \"{task_kind}\""),
+        ));
+    }
     let model = match kind.as_str() {
+        "mlp" => {
+            let d_hidden = r.usize_list_or("d_hidden", &[], 1)?;
+            let act_fn = read_activation(&mut r, "identity")?;
+            let bias = r.bool_or("bias", false)?;
+            let init = match r.choice_or("init", "levi", &["levi", "pytorch"])?.as_str() {
+                "pytorch" => Init::Pytorch,
+                _ => Init::Levi,
+            };
+            let init_scale = r.f64_or("init_scale", 1.0, |x| x >= 0.0, NON_NEGATIVE)?;
+            ModelConfig::Mlp(MlpModel {
+                d_hidden,
+                act_fn,
+                bias,
+                init,
+                init_scale,
+            })
+        }
         "toy" => {
             let d_embed = r.usize_or("d_embed", 1, 1, 4096)?;
             let init_scale = r.f64_or("init_scale", 1.0, |x| x >= 0.0, NON_NEGATIVE)?;
             let d_hidden = r.usize_list_or("d_hidden", &[200, 200], 1)?;
-            let act_fn = match r
-                .choice_or("act_fn", "tanh", &["tanh", "relu", "identity"])?
-                .as_str()
-            {
-                "relu" => Activation::Relu,
-                "identity" => Activation::Identity,
-                _ => Activation::Tanh,
-            };
+            let act_fn = read_activation(&mut r, "tanh")?;
             let head = match r
                 .choice_or("head", "regression", &["regression", "classification"])?
                 .as_str()
@@ -358,6 +510,19 @@ fn read_model(mut r: Reader, _task: &TaskConfig) -> Result<ModelConfig, ConfigEr
     };
     r.finish()?;
     Ok(model)
+}
+
+fn read_activation(r: &mut Reader, default: &str) -> Result<Activation, ConfigError> {
+    Ok(
+        match r
+            .choice_or("act_fn", default, &["tanh", "relu", "identity"])?
+            .as_str()
+        {
+            "relu" => Activation::Relu,
+            "identity" => Activation::Identity,
+            _ => Activation::Tanh,
+        },
+    )
 }
 
 fn read_group(mut r: Reader) -> Result<GroupConfig, ConfigError> {
@@ -394,6 +559,7 @@ fn read_group(mut r: Reader) -> Result<GroupConfig, ConfigError> {
         |x| (0.0..1.0).contains(&x),
         "a number in [0, 1)",
     )?;
+    let decay_per_output = r.bool_or("decay_per_output", false)?;
     r.finish()?;
     Ok(GroupConfig {
         params,
@@ -403,6 +569,7 @@ fn read_group(mut r: Reader) -> Result<GroupConfig, ConfigError> {
         eps,
         weight_decay,
         momentum,
+        decay_per_output,
     })
 }
 
@@ -410,10 +577,19 @@ fn read_train(mut r: Reader, task: &TaskConfig) -> Result<TrainConfig, ConfigErr
     let steps = r.usize_or("steps", 5000, 1, 100_000_000)?;
     let n_train = match task {
         TaskConfig::Addition(t) => t.train.count(crate::task::addition_pairs(t.p)),
+        TaskConfig::TeacherStudent(t) => t.n_train(),
     };
     let batch_size = r.usize_or("batch_size", 0, 0, n_train)?;
+    let dtype = match r.choice_or("dtype", "f32", &["f32", "f64"])?.as_str() {
+        "f64" => Precision::F64,
+        _ => Precision::F32,
+    };
     r.finish()?;
-    Ok(TrainConfig { steps, batch_size })
+    Ok(TrainConfig {
+        steps,
+        batch_size,
+        dtype,
+    })
 }
 
 fn read_eval(mut r: Reader) -> Result<EvalConfig, ConfigError> {

@@ -191,6 +191,14 @@ impl Reader {
         }
     }
 
+    pub fn bool_or(&mut self, key: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.take(key) {
+            None => Ok(default),
+            Some(Value::Boolean(b)) => Ok(b),
+            Some(v) => Err(self.invalid(key, &v, "true or false")),
+        }
+    }
+
     pub fn string_or(&mut self, key: &'static str, default: &str) -> Result<String, ConfigError> {
         match self.take(key) {
             None => Ok(default.to_string()),

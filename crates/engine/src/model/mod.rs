@@ -8,8 +8,10 @@
 //! and output shapes, not tasks.
 //!
 //! Parameter names follow TransformerLens words: `embed.W_E` [d_vocab, d_model]; MLP layers
-//! `decoder.{l}.W` [d_in, d_out] (input times W, not PyTorch's orientation) and `decoder.{l}.b` [d_out].
+//! `decoder.{l}.W` [d_in, d_out] (input times W, not PyTorch's orientation) and `decoder.{l}.b` [d_out];
+//! plain MLPs (the linear-estimator students) `mlp.{l}.W` and `mlp.{l}.b`.
 
+pub mod mlp;
 pub mod toy;
 
 use crate::config::{ModelConfig, TaskConfig};
@@ -41,9 +43,12 @@ impl ParamSpec {
 }
 
 /// Inputs of a batch for M members.
+#[allow(clippy::large_enum_variant)] // one per batch, built once: boxing would buy nothing
 pub enum Inputs {
     /// Token ids per position, each [M, B] (the addition task has two positions).
     Tokens(Vec<Tensor<2, Int>>),
+    /// Dense features [M, B, d_in].
+    Dense(Tensor<3>),
 }
 
 /// What a model must provide to the trainer.
@@ -62,6 +67,7 @@ pub trait Model: Send + Sync {
 pub fn build(model: &ModelConfig, task: &TaskConfig) -> Box<dyn Model> {
     match model {
         ModelConfig::Toy(m) => Box::new(toy::Toy::new(m, task)),
+        ModelConfig::Mlp(m) => Box::new(mlp::Mlp::new(m, task)),
     }
 }
 

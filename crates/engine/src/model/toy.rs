@@ -18,8 +18,11 @@ pub struct Toy {
 
 impl Toy {
     pub fn new(cfg: &ToyModel, task: &TaskConfig) -> Toy {
-        let TaskConfig::Addition(t) = task;
-        let n_classes = 2 * t.p - 1;
+        let p = match task {
+            TaskConfig::Addition(t) => t.p,
+            TaskConfig::TeacherStudent(t) => t.d_in,
+        };
+        let n_classes = 2 * p - 1;
         let d_out = match cfg.head {
             Head::Regression => cfg.d_target,
             Head::Classification => n_classes,
@@ -29,7 +32,7 @@ impl Toy {
         widths.push(d_out);
         Toy {
             cfg: cfg.clone(),
-            d_vocab: t.p,
+            d_vocab: p,
             d_out,
             widths,
         }
@@ -66,7 +69,9 @@ impl Model for Toy {
     /// Shapes: tokens a, b [M, B]; embed.W_E [M, d_vocab, d]; decoder.l.W [M, d_in, d_out],
     /// decoder.l.b [M, 1, d_out]; output [M, B, d_out].
     fn forward(&self, params: &[Tensor<3>], inputs: &Inputs) -> Tensor<3> {
-        let Inputs::Tokens(tokens) = inputs;
+        let Inputs::Tokens(tokens) = inputs else {
+            panic!("the toy model takes tokens")
+        };
         let w_e = &params[0];
         let [m, _, d] = w_e.dims();
         let embed = |ids: &Tensor<2, Int>| {

@@ -4,7 +4,9 @@
 
 use crate::config::{Config, TaskConfig};
 use crate::params::Params;
-use crate::task::{Correctness, Dataset, Split};
+use crate::task::{Correctness, Dataset, Labels, Split};
+
+pub mod linear;
 
 /// What a probe sees at an evaluation step, for one member.
 pub struct EvalContext<'a> {
@@ -42,8 +44,11 @@ pub trait Probe: Send {
 pub fn probes_for(config: &Config, members: usize) -> Vec<Box<dyn Probe>> {
     let mut p: Vec<Box<dyn Probe>> =
         vec![Box::new(LossAccuracy), Box::new(WeightNorms::new(config))];
-    match config.task {
+    match &config.task {
         TaskConfig::Addition(_) => p.push(Box::new(Representation::new(members))),
+        TaskConfig::TeacherStudent(_) => {
+            p.push(Box::new(linear::LinearTheoryProbe::new(config, members)))
+        }
     }
     p
 }
@@ -56,10 +61,21 @@ pub fn loss_and_accuracy(data: &Dataset, split: &Split, out: &[f64], d_out: usiz
     }
     let mut loss = 0.0;
     let mut correct = 0usize;
-    for (k, &label) in split.label.iter().enumerate() {
+    for k in 0..n {
         let o = &out[k * d_out..(k + 1) * d_out];
-        match data.correctness {
-            Correctness::NearestTarget => {
+        match (data.correctness, &split.y) {
+            (Correctness::Threshold(eps), Labels::Dense { y, dim }) => {
+                let e = o
+                    .iter()
+                    .zip(&y[k * dim..(k + 1) * dim])
+                    .map(|(a, b)| (a - b).powi(2))
+                    .sum::<f64>()
+                    / *dim as f64;
+                loss += e;
+                correct += usize::from(e < eps);
+            }
+            (Correctness::NearestTarget, _) => {
+                let label = split.class(k);
                 let t = |c: usize| &data.targets[c * data.d_target..(c + 1) * data.d_target];
                 let dist = |c: usize| {
                     o.iter()
@@ -73,7 +89,8 @@ pub fn loss_and_accuracy(data: &Dataset, split: &Split, out: &[f64], d_out: usiz
                     .unwrap_or(0);
                 correct += usize::from(best == label);
             }
-            Correctness::Argmax => {
+            _ => {
+                let label = split.class(k);
                 let max = o.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                 let lse = max + o.iter().map(|x| (x - max).exp()).sum::<f64>().ln();
                 loss += lse - o[label];
@@ -203,23 +220,40 @@ impl Probe for Representation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::task::Features;
 
     fn data(correctness: Correctness) -> Dataset {
         Dataset {
             train: Split {
                 sample: vec![0, 1],
-                a: vec![0, 0],
-                b: vec![0, 1],
-                label: vec![0, 1],
+                x: Features::Tokens(vec![vec![0, 0], vec![0, 1]]),
+                y: Labels::Classes(vec![0, 1]),
             },
-            val: Split::default(),
-            n_tokens: 2,
+            val: Split {
+                sample: vec![],
+                x: Features::Tokens(vec![vec![], vec![]]),
+                y: Labels::Classes(vec![]),
+            },
             n_classes: 3,
             targets: vec![0.0, 0.0, 1.0, 0.0, 0.0, 1.0],
             d_target: 2,
             correctness,
             train_mask: vec![true, true, false],
+            teacher: None,
         }
+    }
+
+    #[test]
+    fn threshold_accuracy_counts_mean_squared_error_below_eps() {
+        let mut d = data(Correctness::Threshold(0.01));
+        d.train.y = Labels::Dense {
+            y: vec![0.0, 0.0, 1.0, 1.0],
+            dim: 2,
+        };
+        // sample 0: errors 0.1, 0.1 -> mse 0.01, not below eps; sample 1: 0.05, 0 -> 0.00125 < eps
+        let (loss, acc) = loss_and_accuracy(&d, &d.train, &[0.1, -0.1, 1.05, 1.0], 2);
+        assert!((loss - (0.01 + 0.00125) / 2.0).abs() < 1e-12);
+        assert_eq!(acc, 0.5);
     }
 
     #[test]

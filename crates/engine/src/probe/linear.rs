@@ -1,0 +1,225 @@
+//! The linear-estimator study's probe: the exact generalisation loss of the current student and the
+//! theory beside the simulation at the same step.
+//!
+//! Columns (each only where it applies, decided from the config before training):
+//! - `gen_loss`: (1/dout) ||S - T||_F^2 for students and teachers that are linear maps (identity
+//!   activations, no biases; deep linear students multiply out), the expected test loss on fresh
+//!   Gaussian inputs;
+//! - `train_loss_exact`, `gen_loss_exact`, `train_acc_exact`, `val_acc_exact`: the closed-form discrete GD
+//!   solution for this run's own data, teacher and initial student (linear student, SGD without
+//!   momentum, noiseless labels), accuracies from losses under the Gaussian-residual assumption;
+//! - `train_loss_mp`, `gen_loss_mp`, `train_acc_mp`, `val_acc_mp`: the Marchenko-Pastur theory at
+//!   the run's lambda, dout, gamma, eta, eps and init scale (linear student), or the two-layer mapping
+//!   (two-layer linear student) started from this run's initial generalisation loss.
+
+use super::{EvalContext, Probe};
+use crate::config::{
+    Activation, Config, Init, ModelConfig, OptimizerKind, TaskConfig, TeacherKind,
+};
+use faer::Mat;
+use groklab_theory::linear::{
+    Clock, ExactDynamics, LinearTheory, accuracy, losses::two_layer_losses,
+};
+
+/// What theory applies to a config.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Applies {
+    gen_loss: bool,
+    exact: bool,
+    mp: bool,
+    two_layer: bool,
+}
+
+pub struct LinearTheoryProbe {
+    applies: Applies,
+    theory: Option<LinearTheory>,
+    lambda: f64,
+    /// Per member: the exact dynamics (built at the first evaluation, from the initial student) and
+    /// the initial generalisation loss (for the two-layer mapping).
+    exact: Vec<Option<ExactDynamics>>,
+    initial_gen: Vec<Option<f64>>,
+}
+
+/// Composes linear layers [d_in, d_out] (row-major) into one matrix.
+fn compose(layers: &[(Vec<f64>, usize, usize)]) -> Mat<f64> {
+    let mut m = Mat::<f64>::identity(layers[0].1, layers[0].1);
+    for (w, a, b) in layers {
+        m = &m * Mat::<f64>::from_fn(*a, *b, |i, j| w[i * b + j]);
+    }
+    m
+}
+
+impl LinearTheoryProbe {
+    pub fn new(config: &Config, members: usize) -> LinearTheoryProbe {
+        let (TaskConfig::TeacherStudent(t), ModelConfig::Mlp(m)) = (&config.task, &config.model)
+        else {
+            return LinearTheoryProbe {
+                applies: Applies {
+                    gen_loss: false,
+                    exact: false,
+                    mp: false,
+                    two_layer: false,
+                },
+                theory: None,
+                lambda: f64::NAN,
+                exact: vec![None; members],
+                initial_gen: vec![None; members],
+            };
+        };
+        let linear_student = !m.bias && (m.d_hidden.is_empty() || m.act_fn == Activation::Identity);
+        let linear_teacher = t.teacher == TeacherKind::Linear || m.act_fn == Activation::Identity;
+        let group = config.optim.values().next();
+        let plain_gd = config.optim.len() == 1
+            && group.is_some_and(|g| g.optimizer == OptimizerKind::Sgd && g.momentum == 0.0)
+            && config.train.batch_size == 0;
+        let clean = t.label_noise == 0.0;
+        let one_layer = m.d_hidden.is_empty();
+        let applies = Applies {
+            gen_loss: linear_student && linear_teacher,
+            exact: one_layer && !m.bias && plain_gd && clean,
+            mp: one_layer && !m.bias && plain_gd && clean && m.init == Init::Levi,
+            two_layer: m.d_hidden.len() == 1
+                && linear_student
+                && linear_teacher
+                && plain_gd
+                && clean,
+        };
+        let lambda = t.realised_lambda();
+        let theory = group.map(|g| LinearTheory {
+            lambda,
+            dout: t.d_out,
+            gamma: if g.decay_per_output {
+                g.weight_decay
+            } else {
+                g.weight_decay * t.d_out as f64
+            },
+            eta: g.lr,
+            eps: t.eps,
+            alpha: m.init_scale,
+            level: config.phase.acc_threshold,
+            discrete: true,
+        });
+        let theory = theory.filter(|th| th.validate().is_ok());
+        LinearTheoryProbe {
+            applies,
+            theory,
+            lambda,
+            exact: vec![None; members],
+            initial_gen: vec![None; members],
+        }
+    }
+
+    fn student_layers(c: &EvalContext<'_>) -> Vec<(Vec<f64>, usize, usize)> {
+        (0..c.params.specs.len())
+            .map(|k| {
+                let s = &c.params.specs[k];
+                (c.params.member(k, c.member), s.shape[0], s.shape[1])
+            })
+            .collect()
+    }
+}
+
+fn nan_if_none(x: Option<f64>) -> f64 {
+    x.unwrap_or(f64::NAN)
+}
+
+impl Probe for LinearTheoryProbe {
+    fn columns(&self) -> Vec<String> {
+        let mut c = Vec::new();
+        if self.applies.gen_loss {
+            c.push("gen_loss");
+        }
+        if self.applies.exact {
+            c.extend([
+                "train_loss_exact",
+                "gen_loss_exact",
+                "train_acc_exact",
+                "val_acc_exact",
+            ]);
+        }
+        if self.applies.mp || self.applies.two_layer {
+            c.extend(["train_loss_mp", "gen_loss_mp", "train_acc_mp", "val_acc_mp"]);
+        }
+        c.into_iter().map(String::from).collect()
+    }
+
+    fn compute(&mut self, c: &EvalContext<'_>) -> Vec<f64> {
+        let mut out = Vec::new();
+        let TaskConfig::TeacherStudent(task) = &c.config.task else {
+            return out;
+        };
+        let (eps, dout) = (task.eps, task.d_out);
+        let teacher = c
+            .data
+            .teacher
+            .as_ref()
+            .expect("teacher-student data has a teacher");
+        let gen_now = self.applies.gen_loss.then(|| {
+            let d = compose(&Self::student_layers(c)) - compose(&teacher.layers);
+            d.squared_norm_l2() / dout as f64
+        });
+        if self.applies.gen_loss {
+            out.push(nan_if_none(gen_now));
+        }
+        if self.initial_gen[c.member].is_none() {
+            self.initial_gen[c.member] = gen_now;
+        }
+        let t = c.step as f64;
+        if self.applies.exact {
+            if self.exact[c.member].is_none() {
+                self.exact[c.member] = self.theory.and_then(|th| {
+                    let crate::task::Features::Dense { x, dim } = &c.data.train.x else {
+                        return None;
+                    };
+                    let n = c.data.train.len();
+                    let xm = Mat::<f64>::from_fn(n, *dim, |i, j| x[i * dim + j]);
+                    let tm = compose(&teacher.layers);
+                    let s0 = compose(&Self::student_layers(c));
+                    ExactDynamics::from_data(
+                        xm.as_ref(),
+                        tm.as_ref(),
+                        s0.as_ref(),
+                        th.eta,
+                        th.gamma,
+                    )
+                    .ok()
+                });
+            }
+            match &self.exact[c.member] {
+                Some(e) => {
+                    let l = e.losses(t, Clock::Discrete);
+                    out.extend([
+                        l.train_loss,
+                        l.gen_loss,
+                        accuracy(l.train_loss, eps, dout),
+                        accuracy(l.gen_loss, eps, dout),
+                    ]);
+                }
+                None => out.extend([f64::NAN; 4]),
+            }
+        }
+        if self.applies.mp {
+            match self.theory {
+                Some(th) => {
+                    let p = th.curve(&[t])[0];
+                    out.extend([p.train_loss, p.gen_loss, p.train_acc, p.gen_acc]);
+                }
+                None => out.extend([f64::NAN; 4]),
+            }
+        } else if self.applies.two_layer {
+            match (self.theory, self.initial_gen[c.member]) {
+                (Some(th), Some(g0)) => {
+                    let l = two_layer_losses(self.lambda, dout, th.eta, g0, Clock::Discrete, t);
+                    out.extend([
+                        l.train_loss,
+                        l.gen_loss,
+                        accuracy(l.train_loss, eps, dout),
+                        accuracy(l.gen_loss, eps, dout),
+                    ]);
+                }
+                _ => out.extend([f64::NAN; 4]),
+            }
+        }
+        out
+    }
+}
