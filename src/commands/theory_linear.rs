@@ -25,7 +25,7 @@ pub struct LinearArgs {
     /// --grid sweeps lambda.
     #[arg(long, value_name = "L", allow_negative_numbers = true)]
     lambda: Option<f64>,
-    /// Number of outputs of student and teacher: an integer >= 1.
+    /// Number of outputs of student and teacher: an integer >= 1 (at most 1e9).
     #[arg(
         long,
         value_name = "K",
@@ -35,20 +35,45 @@ pub struct LinearArgs {
     )]
     dout: i64,
     /// Weight decay (the paper's convention, penalty gamma / (2 dout) ||S||^2): a finite number >= 0.
-    #[arg(long, value_name = "G", default_value_t = 0.0, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "G",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
     gamma: f64,
     /// Learning rate: a finite number > 0 (for discrete GD also below the stability limit
     /// 2 dout / (2 (1 + sqrt(lambda))^2 + gamma)).
-    #[arg(long, value_name = "E", default_value_t = 0.01, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "E",
+        default_value_t = 0.01,
+        allow_negative_numbers = true
+    )]
     eta: f64,
     /// Per-sample loss below which a sample counts as correct: a finite number > 0.
-    #[arg(long, value_name = "EPS", default_value_t = 1e-3, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "EPS",
+        default_value_t = 1e-3,
+        allow_negative_numbers = true
+    )]
     eps: f64,
     /// Initial student scale (S0 -> alpha S0): a finite number >= 0.
-    #[arg(long, value_name = "A", default_value_t = 1.0, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "A",
+        default_value_t = 1.0,
+        allow_negative_numbers = true
+    )]
     alpha: f64,
     /// Accuracy level that defines t_train and t_gen: a number strictly between 0 and 1.
-    #[arg(long, value_name = "LEVEL", default_value_t = 0.95, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "LEVEL",
+        default_value_t = 0.95,
+        allow_negative_numbers = true
+    )]
     level: f64,
     /// Gradient flow instead of discrete gradient descent (time still counted in steps of eta).
     #[arg(long)]
@@ -63,7 +88,12 @@ pub struct LinearArgs {
     curve: Option<PathBuf>,
     /// Last step of the curve: a number > 1 [default: 3 x max(t_train, t_gen), at least 100;
     /// max(1e5, 3 t_train) when the test accuracy never reaches the level].
-    #[arg(long, value_name = "N", requires = "curve", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "curve",
+        allow_negative_numbers = true
+    )]
     steps: Option<f64>,
     /// Number of log-spaced curve points from step 1 to --steps: an integer from 2 to 100000.
     #[arg(
@@ -186,7 +216,11 @@ fn run_summary(a: &LinearArgs) -> Result<(), CliError> {
         let steps = log_steps(n, plan.points);
         let curve = theory.curve(&steps);
         write_curve(&plan, &curve, summary.loss_threshold, theory.level)?;
-        written.extend([plan.csv.clone(), plan.loss_svg.clone(), plan.acc_svg.clone()]);
+        written.extend([
+            plan.csv.clone(),
+            plan.loss_svg.clone(),
+            plan.acc_svg.clone(),
+        ]);
         curve_json = Some(json!({
             "csv": plan.csv.display().to_string(),
             "svg": [plan.loss_svg.display().to_string(), plan.acc_svg.display().to_string()],
@@ -215,7 +249,9 @@ fn to_json(v: &Value) -> Result<String, CliError> {
 
 /// The summary as one flat object: the inputs (`lambda`, `dout`, ..., `discrete`, `clock`) and
 /// every summary field at top level.
-fn flatten_summary(s: &groklab_theory::linear::LinearSummary) -> Result<Map<String, Value>, CliError> {
+fn flatten_summary(
+    s: &groklab_theory::linear::LinearSummary,
+) -> Result<Map<String, Value>, CliError> {
     let Value::Object(mut obj) =
         serde_json::to_value(s).map_err(|e| CliError::Work(e.to_string()))?
     else {
@@ -225,7 +261,11 @@ fn flatten_summary(s: &groklab_theory::linear::LinearSummary) -> Result<Map<Stri
     if let Some(Value::Object(inputs)) = obj.remove("theory") {
         out.extend(inputs);
     }
-    let clock = if s.theory.discrete { "discrete" } else { "flow" };
+    let clock = if s.theory.discrete {
+        "discrete"
+    } else {
+        "flow"
+    };
     out.insert("clock".into(), clock.into());
     out.extend(obj);
     Ok(out)
@@ -493,20 +533,15 @@ fn parse_spec(flag: &str, s: &str) -> Result<Spec, CliError> {
     })
 }
 
-fn default_spec(axis: Axis) -> Spec {
-    let (start, stop, log) = match axis {
-        Axis::Lambda => (0.05, 0.95, false),
-        Axis::Dout => (1.0, 1000.0, true),
-        Axis::Gamma => (1e-6, 1e-1, true),
-        Axis::Eta => (1e-3, 1e-1, true),
-        Axis::Eps => (1e-6, 1e-2, true),
-        Axis::Alpha => (0.1, 10.0, true),
-    };
-    Spec {
-        start,
-        stop,
-        count: 25,
-        log,
+/// The SPEC of an axis when `--x`/`--y` is not given.
+fn default_spec(axis: Axis) -> &'static str {
+    match axis {
+        Axis::Lambda => "0.05:0.95:25",
+        Axis::Dout => "1:1000:25:log",
+        Axis::Gamma => "1e-6:1e-1:25:log",
+        Axis::Eta => "1e-3:1e-1:25:log",
+        Axis::Eps => "1e-6:1e-2:25:log",
+        Axis::Alpha => "0.1:10:25:log",
     }
 }
 
@@ -557,13 +592,8 @@ fn parse_axes(s: &str) -> Result<(Axis, Axis), CliError> {
         return Err(invalid("--grid", format!("`{s}`"), names));
     };
     let axis = |n: &str| {
-        n.parse::<Axis>().map_err(|_| {
-            invalid(
-                "--grid",
-                format!("`{s}` (unknown axis `{n}`)"),
-                names,
-            )
-        })
+        n.parse::<Axis>()
+            .map_err(|_| invalid("--grid", format!("`{s}` (unknown axis `{n}`)"), names))
     };
     let (a, b) = (axis(a)?, axis(b)?);
     if a == b {
@@ -615,61 +645,100 @@ fn axis_json(axis: Axis, v: f64) -> Value {
     }
 }
 
-fn run_grid(a: &LinearArgs, grid: &str) -> Result<(), CliError> {
-    let (ax1, ax2) = parse_axes(grid)?;
-    let dir = a.out.clone().expect("clap requires --out with --grid");
-    let axis_values = |flag: &str, given: &Option<String>, axis: Axis| -> Result<_, CliError> {
-        let (raw, spec) = match given {
-            Some(raw) => (raw.clone(), parse_spec(flag, raw)?),
-            None => {
-                let s = default_spec(axis);
-                let raw = format!(
-                    "{}:{}:{}{}",
-                    s.start,
-                    s.stop,
-                    s.count,
-                    if s.log { ":log" } else { "" }
-                );
-                (raw, s)
-            }
-        };
-        let values = spec_values(flag, &raw, axis, &spec)?;
-        Ok((raw, spec, values))
-    };
-    let (raw1, spec1, values1) = axis_values("--x", &a.x, ax1)?;
-    let (raw2, spec2, values2) = axis_values("--y", &a.y, ax2)?;
+/// One axis of a grid: its name, SPEC (as given, or the default) and values.
+struct GridAxis {
+    axis: Axis,
+    raw: String,
+    spec: Spec,
+    values: Vec<f64>,
+}
 
+impl GridAxis {
+    fn new(flag: &str, given: Option<&str>, axis: Axis) -> Result<Self, CliError> {
+        let raw = given.unwrap_or(default_spec(axis)).to_string();
+        let spec = parse_spec(flag, &raw)?;
+        let values = spec_values(flag, &raw, axis, &spec)?;
+        Ok(Self {
+            axis,
+            raw,
+            spec,
+            values,
+        })
+    }
+
+    fn plot_axis(&self) -> PlotAxis {
+        if self.spec.log {
+            PlotAxis::log(self.axis.name())
+        } else {
+            PlotAxis::lin(self.axis.name())
+        }
+    }
+}
+
+/// A validated grid: the two axes and the other parameters (`base`, whose swept fields hold the
+/// first values).
+struct GridPlan {
+    x: GridAxis,
+    y: GridAxis,
+    base: LinearTheory,
+    dir: PathBuf,
+}
+
+impl GridPlan {
+    fn swept(&self, axis: Axis) -> bool {
+        axis == self.x.axis || axis == self.y.axis
+    }
+
+    /// `name=value` of every parameter that is not swept.
+    fn fixed(&self) -> Vec<String> {
+        let b = &self.base;
+        Axis::ALL
+            .into_iter()
+            .filter(|&axis| !self.swept(axis))
+            .map(|axis| {
+                let v = match axis {
+                    Axis::Lambda => b.lambda,
+                    Axis::Dout => b.dout as f64,
+                    Axis::Gamma => b.gamma,
+                    Axis::Eta => b.eta,
+                    Axis::Eps => b.eps,
+                    Axis::Alpha => b.alpha,
+                };
+                format!("{axis}={}", num(v))
+            })
+            .collect()
+    }
+}
+
+/// Parses and validates everything a grid needs, naming the flag of any bad value.
+fn plan_grid(a: &LinearArgs, grid: &str) -> Result<GridPlan, CliError> {
+    let (ax1, ax2) = parse_axes(grid)?;
+    let dir = a
+        .out
+        .clone()
+        .ok_or_else(|| CliError::Input("`--grid` needs `--out DIR`".into()))?;
+    let x = GridAxis::new("--x", a.x.as_deref(), ax1)?;
+    let y = GridAxis::new("--y", a.y.as_deref(), ax2)?;
     let swept = |axis: Axis| axis == ax1 || axis == ax2;
     let lambda = match a.lambda {
-        Some(l) if !swept(Axis::Lambda) => l,
         _ if swept(Axis::Lambda) => f64::NAN, // set per point below
-        _ => return Err(missing_lambda()),
+        Some(l) => l,
+        None => return Err(missing_lambda()),
     };
     let base = theory_from_flags(a, lambda, swept(Axis::Dout))?;
-    let base = set(set(base, ax1, values1[0]), ax2, values2[0]);
-    // First the flags (with the swept axes at their first values), then every point.
+    let base = set(set(base, ax1, x.values[0]), ax2, y.values[0]);
+
     let flag_of = |key: &str| -> (String, String) {
         if key == ax1.name() {
-            ("--x".into(), format!("`{raw1}`: {key} = "))
+            ("--x".into(), format!("`{}`: {key} = ", x.raw))
         } else if key == ax2.name() {
-            ("--y".into(), format!("`{raw2}`: {key} = "))
+            ("--y".into(), format!("`{}`: {key} = ", y.raw))
         } else {
             (format!("--{key}"), String::new())
         }
     };
-    let point_error = |e: LinearTheoryError, v1: f64, v2: f64| {
-        let (flag, prefix) = flag_of(e.key);
-        CliError::Input(format!(
-            "invalid value for `{flag}`: {prefix}{}; allowed: {} (at grid point {} = {}, {} = {})",
-            e.value,
-            e.allowed,
-            ax1,
-            short_value(v1),
-            ax2,
-            short_value(v2)
-        ))
-    };
-    // The flags alone (flow: the discrete-GD step-size limit depends on the point).
+    // First the flags alone (under flow: the discrete-GD step-size limit depends on the point),
+    // then every point.
     LinearTheory {
         discrete: false,
         ..base
@@ -679,128 +748,138 @@ fn run_grid(a: &LinearArgs, grid: &str) -> Result<(), CliError> {
         let (flag, prefix) = flag_of(e.key);
         invalid(&flag, format!("{prefix}{}", e.value), &e.allowed)
     })?;
-    for &v1 in &values1 {
-        for &v2 in &values2 {
-            set(set(base, ax1, v1), ax2, v2)
-                .validate()
-                .map_err(|e| point_error(e, v1, v2))?;
+    for &v1 in &x.values {
+        for &v2 in &y.values {
+            set(set(base, ax1, v1), ax2, v2).validate().map_err(|e| {
+                let (flag, prefix) = flag_of(e.key);
+                CliError::Input(format!(
+                    "invalid value for `{flag}`: {prefix}{}; allowed: {} \
+                     (at grid point {ax1} = {}, {ax2} = {})",
+                    e.value,
+                    e.allowed,
+                    short_value(v1),
+                    short_value(v2)
+                ))
+            })?;
         }
     }
+    Ok(GridPlan { x, y, base, dir })
+}
 
-    let points = base
-        .grid(ax1, &values1, ax2, &values2)
+fn run_grid(a: &LinearArgs, grid: &str) -> Result<(), CliError> {
+    let plan = plan_grid(a, grid)?;
+    let (x, y) = (&plan.x, &plan.y);
+    let points = plan
+        .base
+        .grid(x.axis, &x.values, y.axis, &y.values)
         .map_err(|e| theory_error(&e))?;
-    let csv_path = dir.join("grid.csv");
-    let svg_path = dir.join("grid.svg");
-    std::fs::create_dir_all(&dir).map_err(work_err("cannot create directory", &dir))?;
-    write_atomic(&csv_path, grid_csv(ax1, ax2, &points).as_bytes())?;
-    // z[j][i] is the cell at (values1[i], values2[j]); points come with values2 fastest.
-    let n2 = values2.len();
-    let z: Vec<Vec<Option<f64>>> = (0..n2)
+
+    let csv_path = plan.dir.join("grid.csv");
+    let svg_path = plan.dir.join("grid.svg");
+    std::fs::create_dir_all(&plan.dir).map_err(work_err("cannot create directory", &plan.dir))?;
+    write_atomic(&csv_path, grid_csv(x.axis, y.axis, &points).as_bytes())?;
+    // z[j][i] is the cell at (x.values[i], y.values[j]); points come with y fastest. Cells
+    // without grokking (never, or no delay) are grey.
+    let ny = y.values.len();
+    let z: Vec<Vec<Option<f64>>> = (0..ny)
         .map(|j| {
-            (0..values1.len())
-                .map(|i| points[i * n2 + j].delta_t.filter(|d| *d > 0.0))
+            (0..x.values.len())
+                .map(|i| points[i * ny + j].delta_t.filter(|d| *d > 0.0))
                 .collect()
         })
         .collect();
-    let fixed: Vec<String> = Axis::ALL
-        .into_iter()
-        .filter(|x| !swept(*x))
-        .map(|x| {
-            let v = match x {
-                Axis::Lambda => base.lambda,
-                Axis::Dout => base.dout as f64,
-                Axis::Gamma => base.gamma,
-                Axis::Eta => base.eta,
-                Axis::Eps => base.eps,
-                Axis::Alpha => base.alpha,
-            };
-            format!("{x}={}", num(v))
-        })
-        .collect();
-    let title = format!("delta_t (grey: never): {}", fixed.join(" "));
-    let z_label = "delta_t (steps)";
-    let plot_axis = |axis: Axis, spec: &Spec| {
-        if spec.log {
-            PlotAxis::log(axis.name())
-        } else {
-            PlotAxis::lin(axis.name())
-        }
-    };
+    let title = format!("delta_t (grey: never): {}", plan.fixed().join(" "));
     let h = Heatmap {
         title: &title,
-        x: plot_axis(ax1, &spec1),
-        xs: &values1,
-        y: plot_axis(ax2, &spec2),
-        ys: &values2,
+        x: x.plot_axis(),
+        xs: &x.values,
+        y: y.plot_axis(),
+        ys: &y.values,
         z: &z,
-        z_label,
+        z_label: "delta_t (steps)",
         log_z: true,
     };
     render_atomic(&svg_path, |p| heatmap(p, &h))?;
 
+    print_grid(&plan, &points);
+    eprintln!("wrote {}", csv_path.display());
+    eprintln!("wrote {}", svg_path.display());
+    if a.json {
+        let mut out = grid_json(&plan, &points);
+        out.insert("csv".into(), csv_path.display().to_string().into());
+        out.insert("svg".into(), svg_path.display().to_string().into());
+        println!("{}", to_json(&Value::Object(out))?);
+    }
+    Ok(())
+}
+
+fn print_grid(plan: &GridPlan, points: &[GridPoint]) {
+    let (x, y) = (&plan.x, &plan.y);
+    eprintln!(
+        "linear estimator theory: delta_t over a {} x {} grid ({} {}, {} {}); {}, {}",
+        x.values.len(),
+        y.values.len(),
+        x.axis,
+        x.raw,
+        y.axis,
+        y.raw,
+        plan.fixed().join(", "),
+        if plan.base.discrete {
+            "discrete GD"
+        } else {
+            "gradient flow"
+        }
+    );
     let grokking: Vec<f64> = points.iter().filter_map(|p| p.delta_t).collect();
+    if grokking.is_empty() {
+        eprintln!("  no point reaches the accuracy level on both train and test");
+        return;
+    }
     let (lo, hi) = grokking
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &d| {
             (l.min(d), h.max(d))
         });
     eprintln!(
-        "linear estimator theory: delta_t over {} x {} grid ({ax1} {raw1}, {ax2} {raw2}); {}, {}",
-        values1.len(),
-        values2.len(),
-        fixed.join(", "),
-        if base.discrete {
-            "discrete GD"
-        } else {
-            "gradient flow"
-        }
+        "  delta_t from {} to {} steps; {} of {} points never reach the level (no grokking)",
+        num(lo),
+        num(hi),
+        points.len() - grokking.len(),
+        points.len()
     );
-    if grokking.is_empty() {
-        eprintln!("  no point reaches the accuracy level on both train and test");
-    } else {
-        eprintln!(
-            "  delta_t from {} to {} steps; {} of {} points never reach the level (no grokking)",
-            num(lo),
-            num(hi),
-            points.len() - grokking.len(),
-            points.len()
-        );
-    }
-    eprintln!("wrote {}", csv_path.display());
-    eprintln!("wrote {}", svg_path.display());
-    if a.json {
-        let mut inputs = flatten_summary_inputs(&base);
-        inputs.retain(|k, _| !(k == ax1.name() || k == ax2.name()));
-        let rows: Vec<Value> = points
-            .iter()
-            .map(|p| {
-                let mut m = Map::new();
-                m.insert(ax1.name().into(), axis_json(ax1, p.v1));
-                m.insert(ax2.name().into(), axis_json(ax2, p.v2));
-                m.insert("t_train".into(), json!(p.t_train));
-                m.insert("t_gen".into(), json!(p.t_gen));
-                m.insert("delta_t".into(), json!(p.delta_t));
-                Value::Object(m)
-            })
-            .collect();
-        let out = json!({
-            "axis1": ax1.name(),
-            "axis2": ax2.name(),
-            "values1": values1.iter().map(|&v| axis_json(ax1, v)).collect::<Vec<_>>(),
-            "values2": values2.iter().map(|&v| axis_json(ax2, v)).collect::<Vec<_>>(),
-            "fixed": inputs,
-            "points": rows,
-            "csv": csv_path.display().to_string(),
-            "svg": svg_path.display().to_string(),
-        });
-        println!("{}", to_json(&out)?);
-    }
-    Ok(())
+}
+
+/// The grid as JSON: axes, values, the fixed inputs and one object per point.
+fn grid_json(plan: &GridPlan, points: &[GridPoint]) -> Map<String, Value> {
+    let (x, y) = (&plan.x, &plan.y);
+    let mut fixed = theory_inputs(&plan.base);
+    fixed.retain(|k, _| !(k == x.axis.name() || k == y.axis.name()));
+    let rows: Vec<Value> = points
+        .iter()
+        .map(|p| {
+            let mut m = Map::new();
+            m.insert(x.axis.name().into(), axis_json(x.axis, p.v1));
+            m.insert(y.axis.name().into(), axis_json(y.axis, p.v2));
+            m.insert("t_train".into(), json!(p.t_train));
+            m.insert("t_gen".into(), json!(p.t_gen));
+            m.insert("delta_t".into(), json!(p.delta_t));
+            Value::Object(m)
+        })
+        .collect();
+    let values =
+        |g: &GridAxis| -> Vec<Value> { g.values.iter().map(|&v| axis_json(g.axis, v)).collect() };
+    let mut out = Map::new();
+    out.insert("axis1".into(), x.axis.name().into());
+    out.insert("axis2".into(), y.axis.name().into());
+    out.insert("values1".into(), values(x).into());
+    out.insert("values2".into(), values(y).into());
+    out.insert("fixed".into(), Value::Object(fixed));
+    out.insert("points".into(), rows.into());
+    out
 }
 
 /// The inputs of a configuration as a JSON object (plus `clock`).
-fn flatten_summary_inputs(t: &LinearTheory) -> Map<String, Value> {
+fn theory_inputs(t: &LinearTheory) -> Map<String, Value> {
     let mut m = match serde_json::to_value(t) {
         Ok(Value::Object(m)) => m,
         _ => Map::new(),
@@ -858,9 +937,7 @@ fn render_atomic(
     let tmp = temp_sibling(path);
     let result = render(&tmp)
         .map_err(|e| CliError::Work(format!("cannot write {}: {e}", path.display())))
-        .and_then(|()| {
-            std::fs::rename(&tmp, path).map_err(work_err("cannot write", path))
-        });
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(work_err("cannot write", path)));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }

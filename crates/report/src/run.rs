@@ -26,13 +26,29 @@ pub fn draw_run(dir: &Path) -> Result<Vec<PathBuf>, String> {
             .map(|n| Series::line(n, metrics.xy("step", n)))
             .collect()
     };
-    let losses = pick(&["train_loss", "val_loss"]);
+    // Theory columns (`*_mp`) are drawn dashed in the colour of the simulated quantity they predict.
+    let theory = |pairs: &[(&str, &str)]| -> Vec<Series> {
+        pairs
+            .iter()
+            .filter(|(col, _)| metrics.headers.iter().any(|h| h == col))
+            .map(|(col, sim)| Series::dashed(&format!("{sim} (theory)"), metrics.xy("step", col)))
+            .collect()
+    };
+    let mut losses = pick(&["train_loss", "val_loss"]);
+    losses.extend(theory(&[
+        ("train_loss_mp", "train_loss"),
+        ("gen_loss_mp", "val_loss"),
+    ]));
     if !losses.is_empty() {
         draw("loss.svg", &|p| {
             line_plot(p, "loss", &step, &Axis::log("loss"), &losses)
         })?;
     }
-    let accs = pick(&["train_acc", "val_acc"]);
+    let mut accs = pick(&["train_acc", "val_acc"]);
+    accs.extend(theory(&[
+        ("train_acc_mp", "train_acc"),
+        ("val_acc_mp", "val_acc"),
+    ]));
     if !accs.is_empty() {
         draw("accuracy.svg", &|p| {
             line_plot(p, "accuracy", &step, &Axis::lin("accuracy"), &accs)
