@@ -11,6 +11,46 @@ pub const PRESETS: &[(&str, &str)] = &[
         "liu2022-toy-classification",
         include_str!("../presets/liu2022-toy-classification.toml"),
     ),
+    (
+        "levi2023-fig1-lambda0.1",
+        include_str!("../presets/levi2023-fig1-lambda0.1.toml"),
+    ),
+    (
+        "levi2023-fig1-lambda0.9",
+        include_str!("../presets/levi2023-fig1-lambda0.9.toml"),
+    ),
+    (
+        "levi2023-fig1-lambda1.5",
+        include_str!("../presets/levi2023-fig1-lambda1.5.toml"),
+    ),
+    (
+        "levi2023-fig2-dout50",
+        include_str!("../presets/levi2023-fig2-dout50.toml"),
+    ),
+    (
+        "levi2023-fig2-dout700",
+        include_str!("../presets/levi2023-fig2-dout700.toml"),
+    ),
+    (
+        "levi2023-fig3-gamma1e-5",
+        include_str!("../presets/levi2023-fig3-gamma1e-5.toml"),
+    ),
+    (
+        "levi2023-fig3-gamma1e-3",
+        include_str!("../presets/levi2023-fig3-gamma1e-3.toml"),
+    ),
+    (
+        "levi2023-fig3-gamma1e-2",
+        include_str!("../presets/levi2023-fig3-gamma1e-2.toml"),
+    ),
+    (
+        "levi2023-fig5-linear",
+        include_str!("../presets/levi2023-fig5-linear.toml"),
+    ),
+    (
+        "levi2023-fig5-tanh",
+        include_str!("../presets/levi2023-fig5-tanh.toml"),
+    ),
 ];
 
 /// The TOML text of a preset.
@@ -26,8 +66,8 @@ pub fn names() -> Vec<&'static str> {
 /// Error for an unknown preset name, with the closest known name.
 pub fn unknown(name: &str) -> ConfigError {
     let known: Vec<String> = names().iter().map(|s| s.to_string()).collect();
-    ConfigError::Unknown {
-        key: format!("preset {name}"),
+    ConfigError::UnknownPreset {
+        name: name.to_string(),
         suggestion: crate::config::reader::nearest(name, &known),
         known,
     }

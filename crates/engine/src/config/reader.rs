@@ -19,6 +19,12 @@ pub enum ConfigError {
         suggestion: Option<String>,
         known: Vec<String>,
     },
+    /// No embedded preset has this name.
+    UnknownPreset {
+        name: String,
+        suggestion: Option<String>,
+        known: Vec<String>,
+    },
     /// A required key is absent.
     Missing { key: String, allowed: String },
     /// The document itself (file, preset, or `--set`) could not be read.
@@ -48,6 +54,17 @@ impl fmt::Display for ConfigError {
                     write!(f, "; known keys here: {}", known.join(", "))?;
                 }
                 Ok(())
+            }
+            ConfigError::UnknownPreset {
+                name,
+                suggestion,
+                known,
+            } => {
+                write!(f, "unknown preset `{name}`")?;
+                if let Some(s) = suggestion {
+                    write!(f, " (did you mean `{s}`?)")?;
+                }
+                write!(f, "; available: {}", known.join(", "))
             }
             ConfigError::Missing { key, allowed } => {
                 write!(f, "missing key `{key}`; expected {allowed}")
