@@ -127,6 +127,9 @@ fn short_run_writes_every_file_and_the_checkpoint_loads() {
         "embeddings.csv",
         "summary.json",
         "checkpoint.safetensors",
+        "init.safetensors",
+        "split.csv",
+        "targets.csv",
         "loss.svg",
         "accuracy.svg",
         "rqi.svg",
@@ -186,6 +189,28 @@ fn short_run_writes_every_file_and_the_checkpoint_loads() {
     let meta = meta.metadata().clone().unwrap();
     assert_eq!(meta["step"], "300");
     assert!(meta["config"].contains("liu2022-toy"));
+    // init.safetensors holds the step-0 parameters under the same names
+    let init = std::fs::read(dir.join("init.safetensors")).unwrap();
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&init).unwrap();
+    assert_eq!(meta.metadata().clone().unwrap()["step"], "0");
+    assert_eq!(
+        safetensors::SafeTensors::deserialize(&init)
+            .unwrap()
+            .tensors()
+            .len(),
+        7
+    );
+    let split = std::fs::read_to_string(dir.join("split.csv")).unwrap();
+    assert_eq!(split.lines().next().unwrap(), "sample,a,b,label,train");
+    assert_eq!(split.lines().count(), 56);
+    assert_eq!(split.lines().filter(|l| l.ends_with(",1")).count(), 45);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("targets.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        20
+    );
     // the resolved config re-runs as a file
     let o = groklab(
         &[

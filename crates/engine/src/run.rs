@@ -1,5 +1,6 @@
 //! A run directory: `config.toml` (resolved, re-runnable), `metrics.csv`, probe tables such as
-//! `embeddings.csv`, `summary.json`, `checkpoint.safetensors` and SVG plots. Every file is written
+//! `embeddings.csv`, `summary.json`, `checkpoint.safetensors` (final) and `init.safetensors`
+//! (initial parameters, to replay the run elsewhere) and SVG plots. Every file is written
 //! atomically; `config.toml` goes first so a crashed run still says what it was.
 
 use crate::config::Config;
@@ -135,6 +136,13 @@ pub fn write_member(
         specs,
         &r.final_params,
         r.steps,
+    )?;
+    write_checkpoint(
+        &dir.join("init.safetensors"),
+        config,
+        specs,
+        &r.initial_params,
+        0,
     )?;
     let json = serde_json::to_string_pretty(summary).map_err(std::io::Error::other)?;
     write_atomic(&dir.join("summary.json"), json.as_bytes())?;

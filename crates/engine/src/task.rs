@@ -276,6 +276,31 @@ pub fn split_table(d: &Dataset) -> Option<crate::probe::ExtraTable> {
     })
 }
 
+/// The regression targets of a class task as a table (`targets.csv`: class, t0, t1, ...); None when
+/// the task has none.
+pub fn targets_table(d: &Dataset) -> Option<crate::probe::ExtraTable> {
+    if d.targets.is_empty() {
+        return None;
+    }
+    let mut header = vec!["class".to_string()];
+    header.extend((0..d.d_target).map(|k| format!("t{k}")));
+    let rows = d
+        .targets
+        .chunks(d.d_target)
+        .enumerate()
+        .map(|(c, t)| {
+            std::iter::once(c as f64)
+                .chain(t.iter().map(|&x| x as f64))
+                .collect()
+        })
+        .collect();
+    Some(crate::probe::ExtraTable {
+        file: "targets.csv".into(),
+        header,
+        rows,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

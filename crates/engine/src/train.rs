@@ -52,6 +52,8 @@ pub struct MemberResult {
     pub steps: usize,
     /// Final parameters of this member, in spec order.
     pub final_params: Vec<Vec<f64>>,
+    /// Initial parameters of this member, in spec order (to restart or replay the run elsewhere).
+    pub initial_params: Vec<Vec<f64>>,
 }
 
 /// What a training call produced.
@@ -297,6 +299,9 @@ pub fn train(configs: &[Config], opts: &TrainOptions) -> Result<TrainResult, Sha
         .map(|c| model.init(&mut rng(c.seed, Stream::Init)))
         .collect();
     let mut params = Params::from_members(specs.clone(), inits, precision);
+    let initial: Vec<Vec<Vec<f64>>> = (0..members)
+        .map(|m| (0..specs.len()).map(|k| params.member(k, m)).collect())
+        .collect();
     let hyper: Vec<Vec<Hyper>> = specs
         .iter()
         .map(|s| {
@@ -458,11 +463,13 @@ pub fn train(configs: &[Config], opts: &TrainOptions) -> Result<TrainResult, Sha
             },
             tables: crate::task::split_table(&data[m])
                 .into_iter()
+                .chain(crate::task::targets_table(&data[m]))
                 .chain(probes.iter().flat_map(|p| p.tables(m)))
                 .collect(),
             diverged_at: diverged_at[m],
             steps: last_step[m],
             final_params: (0..specs.len()).map(|k| params.member(k, m)).collect(),
+            initial_params: initial[m].clone(),
         })
         .collect();
     Ok(TrainResult {
