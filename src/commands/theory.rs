@@ -29,6 +29,15 @@ pub struct AdditionArgs {
     /// Print JSON to stdout instead of a table on stderr.
     #[arg(long)]
     json: bool,
+    /// A toy-addition run directory: put the effective theory beside that run instead. Reads its
+    /// split and initial embeddings, prints the nullity and lambda_3 of its training set, integrates
+    /// the effective loss's gradient flow from its initial embeddings, and writes
+    /// DIR/effective_theory.csv (step, effective loss, RQI, embeddings).
+    #[arg(long, value_name = "DIR")]
+    run: Option<std::path::PathBuf>,
+    /// With --run: learning rate of the gradient flow (default: the run's embedding learning rate).
+    #[arg(long)]
+    eta: Option<f64>,
 }
 
 pub fn run(t: Theory) -> Result<(), CliError> {
@@ -39,6 +48,9 @@ pub fn run(t: Theory) -> Result<(), CliError> {
 }
 
 fn addition(a: AdditionArgs) -> Result<(), CliError> {
+    if let Some(dir) = &a.run {
+        return addition_run(dir, a.eta, a.json);
+    }
     if !(2..=60).contains(&a.p) {
         return Err(CliError::Input(format!(
             "invalid value for `--p`: {}; allowed: an integer from 2 to 60",
@@ -77,5 +89,117 @@ fn addition(a: AdditionArgs) -> Result<(), CliError> {
         Some(c) => eprintln!("critical fraction (P crosses 1/2): {c:.3}"),
         None => eprintln!("P(nullity=2) never reaches 1/2"),
     }
+    Ok(())
+}
+
+/// The effective theory beside one toy-addition run.
+fn addition_run(dir: &std::path::Path, eta: Option<f64>, json: bool) -> Result<(), CliError> {
+    use groklab_report::Table;
+    use groklab_theory::addition as th;
+    let read = |name: &str| {
+        let path = dir.join(name);
+        Table::read(&path).map_err(|e| {
+            CliError::Input(format!("--run {}: cannot read {name}: {e}", dir.display()))
+        })
+    };
+    let split = read("split.csv")?;
+    let emb = read("embeddings.csv")?;
+    let metrics = read("metrics.csv")?;
+    let config = std::fs::read_to_string(dir.join("config.toml")).map_err(|e| {
+        CliError::Input(format!(
+            "--run {}: cannot read config.toml: {e}",
+            dir.display()
+        ))
+    })?;
+    let config = groklab_engine::Config::from_toml(&config, "config.toml")?;
+    let train: Vec<bool> = split
+        .column("train")
+        .unwrap_or_default()
+        .iter()
+        .map(|&t| t == 1.0)
+        .collect();
+    let p = ((((8 * train.len() + 1) as f64).sqrt() - 1.0) / 2.0).round() as usize;
+    if p < 2 || p * (p + 1) / 2 != train.len() {
+        return Err(CliError::Input(format!(
+            "--run {}: split.csv is not an addition split",
+            dir.display()
+        )));
+    }
+    let d = emb.headers.len().saturating_sub(2);
+    let e0: Vec<Vec<f64>> = emb
+        .rows
+        .iter()
+        .filter(|r| r[0] == 0.0)
+        .map(|r| r[2..2 + d].to_vec())
+        .collect();
+    if e0.len() != p || d == 0 {
+        return Err(CliError::Input(format!(
+            "--run {}: embeddings.csv has no step-0 embeddings of {p} tokens",
+            dir.display()
+        )));
+    }
+    let eta = eta.unwrap_or_else(|| config.optim.get("embed").map_or(1e-3, |g| g.lr));
+    if !(eta > 0.0 && eta.is_finite()) {
+        return Err(CliError::Input(format!(
+            "invalid value for `--eta`: {eta}; allowed: a number > 0"
+        )));
+    }
+    let paras = th::parallelograms(p, &train);
+    let spec = th::spectrum(p, &paras);
+    let steps = config.train.steps;
+    let every = (steps / 500).max(1);
+    let flow = th::effective_flow(&e0, &paras, eta, steps, 1.0, every);
+    let mut header = vec![
+        "step".to_string(),
+        "effective_loss".to_string(),
+        "rqi".to_string(),
+    ];
+    header.extend((0..p).flat_map(|t| (0..d).map(move |k| format!("e{t}_{k}"))));
+    let mut csv = header.join(",") + "\n";
+    for f in &flow {
+        let mut row = vec![f.time.to_string(), f.loss.to_string(), f.rqi.to_string()];
+        row.extend(f.embeddings.iter().flatten().map(|x| x.to_string()));
+        csv += &(row.join(",") + "\n");
+    }
+    let out = dir.join("effective_theory.csv");
+    groklab_engine::files::write_atomic(&out, csv.as_bytes())
+        .map_err(super::io_err("cannot write", &out))?;
+    let first = |pts: Vec<(f64, f64)>| pts.into_iter().find(|(_, r)| *r >= 0.95).map(|(s, _)| s);
+    let flow_rqi = first(flow.iter().map(|f| (f.time, f.rqi)).collect());
+    let run_rqi = first(metrics.xy("step", "rqi"));
+    let predicted = th::predicted_steps(spec.lambda3, eta);
+    if json {
+        let j = serde_json::json!({
+            "run": dir, "p": p, "train_pairs": train.iter().filter(|&&t| t).count(),
+            "parallelograms": paras.len(), "nullity": spec.nullity, "lambda3": spec.lambda3, "eta": eta,
+            "predicted_steps": if predicted.is_finite() { Some(predicted) } else { None },
+            "flow_steps_to_rqi_0_95": flow_rqi, "run_steps_to_rqi_0_95": run_rqi,
+            "effective_theory_csv": out,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&j).map_err(|e| CliError::Work(e.to_string()))?
+        );
+    }
+    let show = |s: Option<f64>| s.map_or("never".to_string(), |s| format!("{s:.0}"));
+    eprintln!(
+        "{}: {} of {} pairs train, {} parallelograms in P0(D), nullity {}",
+        dir.display(),
+        train.iter().filter(|&&t| t).count(),
+        train.len(),
+        paras.len(),
+        spec.nullity
+    );
+    eprintln!(
+        "  lambda_3 = {:.4}: representation time scale 1/(lambda_3 eta) = {} steps at eta = {eta}",
+        spec.lambda3,
+        show(predicted.is_finite().then_some(predicted))
+    );
+    eprintln!(
+        "  RQI >= 0.95: effective-theory flow at step {}, the run at step {}",
+        show(flow_rqi),
+        show(run_rqi)
+    );
+    eprintln!("  wrote {}", out.display());
     Ok(())
 }
