@@ -386,3 +386,23 @@ fn quickstart_runs_and_reports() {
     assert!(tmp.path().join("q/summary.json").exists());
     assert_eq!(json(&o)["name"], "liu2022-toy");
 }
+
+#[test]
+fn effective_theory_beside_a_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = groklab(&["train", "preset", "liu2022-toy", "--set", "train.steps=200", "--out", "r", "-q"], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = groklab(&["theory", "addition", "--run", "r", "--json"], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j = json(&o);
+    assert_eq!(j["p"], 10);
+    assert_eq!(j["train_pairs"], 45);
+    assert!(j["nullity"].as_u64().unwrap() >= 2);
+    let csv = std::fs::read_to_string(tmp.path().join("r/effective_theory.csv")).unwrap();
+    assert!(csv.starts_with("step,effective_loss,rqi,e0_0"));
+    // the effective loss falls along its own gradient flow
+    let losses: Vec<f64> = csv.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect();
+    assert!(losses.last().unwrap() < &losses[0]);
+    let o = groklab(&["theory", "addition", "--run", "nowhere"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+}
