@@ -19,22 +19,3 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     std::fs::rename(&tmp, path)
 }
-
-/// Renders a closure's output to a temporary sibling and renames it into place (for writers such as
-/// plotters that want a path).
-pub fn write_atomic_with<E>(
-    path: &Path,
-    render: impl FnOnce(&Path) -> Result<(), E>,
-) -> Result<(), E>
-where
-    E: From<std::io::Error>,
-{
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    render(&tmp)?;
-    std::fs::rename(&tmp, path).map_err(E::from)
-}

@@ -3,9 +3,8 @@
 //! deeper student. Parameters `mlp.{l}.W` [d_in, d_out] (input times W) and, with biases, `mlp.{l}.b`.
 
 use super::{Inputs, Model, ParamSpec, uniform};
-use crate::config::{Activation, Init, MlpModel, TaskConfig};
+use crate::config::{Init, MlpModel, TaskConfig};
 use burn::prelude::*;
-use burn::tensor::activation;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
@@ -65,11 +64,6 @@ impl Mlp {
             widths,
         }
     }
-
-    /// Hidden activation.
-    pub fn act_fn(&self) -> Activation {
-        self.cfg.act_fn
-    }
 }
 
 impl Model for Mlp {
@@ -115,11 +109,7 @@ impl Model for Mlp {
                 h = h + params[per * l + 1].clone();
             }
             if l + 1 < layers {
-                h = match self.cfg.act_fn {
-                    Activation::Tanh => crate::ops::tanh(h),
-                    Activation::Relu => activation::relu(h),
-                    Activation::Identity => h,
-                };
+                h = super::activate(h, self.cfg.act_fn);
             }
         }
         h

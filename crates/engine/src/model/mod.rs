@@ -80,6 +80,16 @@ pub fn param_names(model: &ModelConfig, task: &TaskConfig) -> Vec<String> {
         .collect()
 }
 
+/// A hidden activation.
+pub(crate) fn activate(h: Tensor<3>, act: crate::config::Activation) -> Tensor<3> {
+    use crate::config::Activation;
+    match act {
+        Activation::Tanh => crate::ops::tanh(h),
+        Activation::Relu => burn::tensor::activation::relu(h),
+        Activation::Identity => h,
+    }
+}
+
 /// Uniform draws in [-a, a], the PyTorch default for `nn.Linear` with a = 1/sqrt(fan_in).
 pub(crate) fn uniform(rng: &mut ChaCha8Rng, n: usize, a: f64) -> Vec<f64> {
     use rand::RngExt;

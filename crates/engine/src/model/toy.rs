@@ -3,9 +3,8 @@
 //! initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases.
 
 use super::{Inputs, Model, ParamSpec, uniform};
-use crate::config::{Activation, Head, TaskConfig, ToyModel};
+use crate::config::{Head, TaskConfig, ToyModel};
 use burn::prelude::*;
-use burn::tensor::activation;
 use rand_chacha::ChaCha8Rng;
 
 pub struct Toy {
@@ -85,11 +84,7 @@ impl Model for Toy {
             let (w, b) = (&params[1 + 2 * l], &params[2 + 2 * l]);
             h = h.matmul(w.clone()) + b.clone();
             if l + 1 < layers {
-                h = match self.cfg.act_fn {
-                    Activation::Tanh => crate::ops::tanh(h),
-                    Activation::Relu => activation::relu(h),
-                    Activation::Identity => h,
-                };
+                h = super::activate(h, self.cfg.act_fn);
             }
         }
         h
