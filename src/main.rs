@@ -34,6 +34,9 @@ enum Command {
     Quickstart(commands::quickstart::Args),
     /// Redraw the plots of a run directory from its CSV files.
     Report(commands::report::Args),
+    /// Reproduce the figures of a paper: simulations beside theory, as CSV and SVG.
+    #[command(subcommand)]
+    Repro(commands::repro::Repro),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         Command::Theory(t) => commands::theory::run(t),
         Command::Quickstart(a) => commands::quickstart::run(a),
         Command::Report(a) => commands::report::run(a),
+        Command::Repro(r) => commands::repro::run(r),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

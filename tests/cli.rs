@@ -390,7 +390,19 @@ fn quickstart_runs_and_reports() {
 #[test]
 fn effective_theory_beside_a_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = groklab(&["train", "preset", "liu2022-toy", "--set", "train.steps=200", "--out", "r", "-q"], tmp.path());
+    let o = groklab(
+        &[
+            "train",
+            "preset",
+            "liu2022-toy",
+            "--set",
+            "train.steps=200",
+            "--out",
+            "r",
+            "-q",
+        ],
+        tmp.path(),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let o = groklab(&["theory", "addition", "--run", "r", "--json"], tmp.path());
     assert!(o.status.success(), "{}", stderr(&o));
@@ -401,7 +413,11 @@ fn effective_theory_beside_a_run() {
     let csv = std::fs::read_to_string(tmp.path().join("r/effective_theory.csv")).unwrap();
     assert!(csv.starts_with("step,effective_loss,rqi,e0_0"));
     // the effective loss falls along its own gradient flow
-    let losses: Vec<f64> = csv.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect();
+    let losses: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
     assert!(losses.last().unwrap() < &losses[0]);
     let o = groklab(&["theory", "addition", "--run", "nowhere"], tmp.path());
     assert_eq!(o.status.code(), Some(2));

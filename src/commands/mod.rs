@@ -3,6 +3,7 @@
 pub mod presets;
 pub mod quickstart;
 pub mod report;
+pub mod repro;
 pub mod theory;
 pub mod theory_linear;
 pub mod train;

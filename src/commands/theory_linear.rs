@@ -922,7 +922,7 @@ fn temp_sibling(path: &Path) -> PathBuf {
 }
 
 /// Writes `bytes` to `path` through a temporary sibling and a rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     render_atomic(path, |tmp| {
         std::fs::write(tmp, bytes).map_err(|e| e.to_string())
     })
@@ -930,7 +930,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
 
 /// Renders into a temporary sibling of `path`, then renames it into place; the temporary file
 /// is removed on failure.
-fn render_atomic(
+pub(crate) fn render_atomic(
     path: &Path,
     render: impl FnOnce(&Path) -> Result<(), String>,
 ) -> Result<(), CliError> {

@@ -94,8 +94,8 @@ fn f64_gradients_match_finite_differences() {
     let (c, params, data) = setup(Precision::F64);
     let (_, grads) = loss(&c, &params, &data, true);
     let h = 1e-6;
-    for k in 0..params.specs.len() {
-        let n = params.specs[k].numel();
+    for (k, (spec, grad)) in params.specs.iter().zip(&grads).enumerate() {
+        let n = spec.numel();
         for idx in (0..n).step_by((n / 7).max(1)) {
             let bump = |delta: f64| {
                 let mut p = params.clone();
@@ -105,11 +105,11 @@ fn f64_gradients_match_finite_differences() {
                 loss(&c, &p, &data, false).0
             };
             let fd = (bump(h) - bump(-h)) / (2.0 * h);
-            let g = grads[k][idx];
+            let g = grad[idx];
             assert!(
                 (fd - g).abs() <= 1e-6 * g.abs().max(1e-3),
                 "{}[{idx}]: burn {g}, finite difference {fd}",
-                params.specs[k].name
+                spec.name
             );
         }
     }
