@@ -27,7 +27,7 @@ enum Command {
     Train(commands::train::Args),
     /// List the embedded presets, or print one as TOML (`groklab presets show NAME`).
     Presets(commands::presets::Args),
-    /// Theory without training (effective theory of addition, ...).
+    /// Theory without training: the effective theory of addition, grokking in linear estimators.
     #[command(subcommand)]
     Theory(commands::theory::Theory),
     /// Train the default toy study, run its theory and print a short summary.

@@ -402,6 +402,8 @@ pub fn heatmap(path: &Path, h: &Heatmap<'_>) -> PlotResult {
     cb.configure_mesh()
         .disable_mesh()
         .disable_x_axis()
+        .y_labels(6)
+        .y_label_style(("sans-serif", 13))
         .y_label_formatter(&|v| zaxis.tick(*v))
         .draw()
         .map_err(err)?;
