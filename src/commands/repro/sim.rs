@@ -7,7 +7,6 @@ use crate::commands::CliError;
 use groklab_engine::Config;
 use groklab_engine::config::{ModelConfig, TaskConfig};
 use groklab_engine::train::{Metrics, TrainOptions, train};
-use groklab_theory::linear::LinearTheory;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -76,28 +75,7 @@ fn cost(c: &Config) -> f64 {
     params * (3.0 * c.train.steps as f64 * t.n_train() as f64 + evals)
 }
 
-/// The linear-estimator theory matching a teacher-student config (realised lambda, the paper's
-/// weight-decay convention), or None for other tasks.
-pub fn theory_of(c: &Config) -> Option<LinearTheory> {
-    let (TaskConfig::TeacherStudent(t), ModelConfig::Mlp(m)) = (&c.task, &c.model) else {
-        return None;
-    };
-    let g = c.optim.values().next()?;
-    Some(LinearTheory {
-        lambda: t.realised_lambda(),
-        dout: t.d_out,
-        gamma: if g.decay_per_output {
-            g.weight_decay
-        } else {
-            g.weight_decay * t.d_out as f64
-        },
-        eta: g.lr,
-        eps: t.eps,
-        alpha: m.init_scale,
-        level: c.phase.acc_threshold,
-        discrete: true,
-    })
-}
+pub use groklab_engine::probe::linear::linear_theory as theory_of;
 
 /// Trains `seeds` seeds of every simulation of `plan` on `threads` threads, printing one line per
 /// finished run on stderr.

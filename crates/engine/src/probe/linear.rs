@@ -49,6 +49,31 @@ fn compose(layers: &[(Vec<f64>, usize, usize)]) -> Mat<f64> {
     m
 }
 
+/// The linear-estimator theory a teacher-student config corresponds to: lambda as realised (after
+/// rounding n_train), dout, gamma in the paper's convention (whatever the group's decay convention),
+/// eta, eps, alpha = init scale, the phase threshold as accuracy level, discrete GD. None for other
+/// tasks or models.
+pub fn linear_theory(config: &Config) -> Option<LinearTheory> {
+    let (TaskConfig::TeacherStudent(t), ModelConfig::Mlp(m)) = (&config.task, &config.model) else {
+        return None;
+    };
+    let g = config.optim.values().next()?;
+    Some(LinearTheory {
+        lambda: t.realised_lambda(),
+        dout: t.d_out,
+        gamma: if g.decay_per_output {
+            g.weight_decay
+        } else {
+            g.weight_decay * t.d_out as f64
+        },
+        eta: g.lr,
+        eps: t.eps,
+        alpha: m.init_scale,
+        level: config.phase.acc_threshold,
+        discrete: true,
+    })
+}
+
 impl LinearTheoryProbe {
     pub fn new(config: &Config, members: usize) -> LinearTheoryProbe {
         let (TaskConfig::TeacherStudent(t), ModelConfig::Mlp(m)) = (&config.task, &config.model)
@@ -85,20 +110,7 @@ impl LinearTheoryProbe {
                 && clean,
         };
         let lambda = t.realised_lambda();
-        let theory = group.map(|g| LinearTheory {
-            lambda,
-            dout: t.d_out,
-            gamma: if g.decay_per_output {
-                g.weight_decay
-            } else {
-                g.weight_decay * t.d_out as f64
-            },
-            eta: g.lr,
-            eps: t.eps,
-            alpha: m.init_scale,
-            level: config.phase.acc_threshold,
-            discrete: true,
-        });
+        let theory = linear_theory(config);
         let theory = theory.filter(|th| th.validate().is_ok());
         LinearTheoryProbe {
             applies,
