@@ -74,22 +74,28 @@ def build(seed, head, train_size, wd):
                 targets=targets, emb=emb, dec=dec, opts=(opt_emb, opt_dec))
 
 
-def loss_and_acc(m, x, y):
+def forward_loss(m, x, y):
     out = m["dec"](m["emb"][x[:, 0]] + m["emb"][x[:, 1]])
     if m["targets"] is None:
-        loss = F.cross_entropy(out, y)
+        return out, F.cross_entropy(out, y)
+    return out, F.mse_loss(out, m["targets"][y])
+
+
+def loss_and_acc(m, x, y):
+    out, loss = forward_loss(m, x, y)
+    if m["targets"] is None:
         pred = out.argmax(dim=1)
     else:
-        loss = F.mse_loss(out, m["targets"][y])
         pred = torch.cdist(out, m["targets"]).argmin(dim=1)
-    return loss, (pred == y).float().mean()
+    # count in Python (double) precision: float32's mean of 9/10 is 0.89999998 < 0.9
+    return loss, (pred == y).sum().item() / len(y)
 
 
 def train(m, steps, evals=frozenset()):
     history = []
     x, y = m["train"]
     for step in range(1, steps + 1):
-        loss, _ = loss_and_acc(m, x, y)
+        _, loss = forward_loss(m, x, y)
         for opt in m["opts"]:
             opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -99,7 +105,7 @@ def train(m, steps, evals=frozenset()):
             with torch.no_grad():
                 tl, ta = loss_and_acc(m, *m["train"])
                 vl, vacc = loss_and_acc(m, *m["val"])
-            history.append((step, tl.item(), ta.item(), vl.item(), vacc.item()))
+            history.append((step, tl.item(), ta, vl.item(), vacc))
     return history
 
 
