@@ -1,28 +1,8 @@
 //! End-to-end tests of the `groklab` binary in temporary directories.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn groklab(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_groklab"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}",
-            String::from_utf8_lossy(&o.stdout)
-        )
-    })
-}
+use common::{groklab, json, stderr};
 
 #[test]
 fn invalid_configs_exit_2_name_the_key_and_write_nothing() {

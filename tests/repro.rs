@@ -1,20 +1,10 @@
 //! End-to-end tests of `groklab repro levi2023` in temporary directories, in the hidden `--smoke`
 //! mode (d_in = 40, at most 1500 steps: seconds, not minutes).
 
+mod common;
+
+use common::{groklab, stderr};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn groklab(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_groklab"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 const HEADER: &str = "panel,series,source,x,y,y_std,y_min,y_max,n,d_in";
 

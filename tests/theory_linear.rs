@@ -1,28 +1,9 @@
 //! End-to-end tests of `groklab theory linear` in temporary directories.
 
+mod common;
+
+use common::{groklab, json, stderr};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn groklab(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_groklab"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}",
-            String::from_utf8_lossy(&o.stdout)
-        )
-    })
-}
 
 /// `groklab theory linear ARGS --json`, which must succeed and write nothing.
 fn summary(args: &[&str]) -> serde_json::Value {
