@@ -47,6 +47,19 @@ pub fn io_err(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> CliErro
     move |e| CliError::Work(format!("{msg}: {e}"))
 }
 
+/// Writes a file atomically (engine::files), failures as work errors naming the path.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    groklab_engine::files::write_atomic(path, bytes).map_err(io_err("cannot write", path))
+}
+
+/// Renders a file (a plot) atomically, failures as work errors naming the path.
+pub fn render_atomic(
+    path: &Path,
+    render: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<(), CliError> {
+    groklab_engine::files::render_atomic(path, render).map_err(io_err("cannot write", path))
+}
+
 /// Where a config comes from: `FILE.toml` or `preset NAME`.
 pub fn load_source(source: &[String]) -> Result<(toml::Table, String), CliError> {
     match source {

@@ -155,15 +155,18 @@ fn addition_run(dir: &std::path::Path, eta: Option<f64>, json: bool) -> Result<(
         "rqi".to_string(),
     ];
     header.extend((0..p).flat_map(|t| (0..d).map(move |k| format!("e{t}_{k}"))));
-    let mut csv = header.join(",") + "\n";
-    for f in &flow {
-        let mut row = vec![f.time.to_string(), f.loss.to_string(), f.rqi.to_string()];
-        row.extend(f.embeddings.iter().flatten().map(|x| x.to_string()));
-        csv += &(row.join(",") + "\n");
-    }
+    let rows: Vec<Vec<f64>> = flow
+        .iter()
+        .map(|f| {
+            [f.time, f.loss, f.rqi]
+                .into_iter()
+                .chain(f.embeddings.iter().flatten().copied())
+                .collect()
+        })
+        .collect();
+    let csv = groklab_engine::files::csv_bytes(&header, &rows);
     let out = dir.join("effective_theory.csv");
-    groklab_engine::files::write_atomic(&out, csv.as_bytes())
-        .map_err(super::io_err("cannot write", &out))?;
+    super::write_atomic(&out, &csv)?;
     let first = |pts: Vec<(f64, f64)>| pts.into_iter().find(|(_, r)| *r >= 0.95).map(|(s, _)| s);
     let flow_rqi = first(flow.iter().map(|f| (f.time, f.rqi)).collect());
     let run_rqi = first(metrics.xy("step", "rqi"));

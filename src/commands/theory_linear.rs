@@ -5,7 +5,7 @@
 //! Everything is validated before any work starts; bad input exits with code 2 and writes
 //! nothing. Files are written atomically (a temporary sibling, then a rename).
 
-use super::CliError;
+use super::{CliError, render_atomic, write_atomic};
 use groklab_report::{Axis as PlotAxis, Heatmap, Series, heatmap, line_plot};
 use groklab_theory::linear::{Axis, CurvePoint, GridPoint, LinearTheory, LinearTheoryError};
 use serde_json::{Map, Value, json};
@@ -349,7 +349,7 @@ fn write_curve(
         );
     }
     if let Some(dir) = plan.csv.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(work_err("cannot create directory", dir))?;
+        std::fs::create_dir_all(dir).map_err(super::io_err("cannot create directory", dir))?;
     }
     write_atomic(&plan.csv, csv.as_bytes())?;
 
@@ -776,7 +776,8 @@ fn run_grid(a: &LinearArgs, grid: &str) -> Result<(), CliError> {
 
     let csv_path = plan.dir.join("grid.csv");
     let svg_path = plan.dir.join("grid.svg");
-    std::fs::create_dir_all(&plan.dir).map_err(work_err("cannot create directory", &plan.dir))?;
+    std::fs::create_dir_all(&plan.dir)
+        .map_err(super::io_err("cannot create directory", &plan.dir))?;
     write_atomic(&csv_path, grid_csv(x.axis, y.axis, &points).as_bytes())?;
     // z[j][i] is the cell at (x.values[i], y.values[j]); points come with y fastest. Cells
     // without grokking (never, or no delay) are grey.
@@ -904,42 +905,4 @@ fn grid_csv(ax1: Axis, ax2: Axis, points: &[GridPoint]) -> String {
         );
     }
     csv
-}
-
-// ---------------------------------------------------------------- files
-
-fn work_err(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> CliError {
-    let msg = format!("{what} {}", path.display());
-    move |e| CliError::Work(format!("{msg}: {e}"))
-}
-
-/// A temporary sibling of `path` (same directory, so the rename is atomic).
-fn temp_sibling(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    path.with_file_name(format!(".{name}.tmp{}", std::process::id()))
-}
-
-/// Writes `bytes` to `path` through a temporary sibling and a rename.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    render_atomic(path, |tmp| {
-        std::fs::write(tmp, bytes).map_err(|e| e.to_string())
-    })
-}
-
-/// Renders into a temporary sibling of `path`, then renames it into place; the temporary file
-/// is removed on failure.
-pub(crate) fn render_atomic(
-    path: &Path,
-    render: impl FnOnce(&Path) -> Result<(), String>,
-) -> Result<(), CliError> {
-    let tmp = temp_sibling(path);
-    let result = render(&tmp)
-        .map_err(|e| CliError::Work(format!("cannot write {}: {e}", path.display())))
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(work_err("cannot write", path)));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

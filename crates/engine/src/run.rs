@@ -4,7 +4,7 @@
 //! atomically; `config.toml` goes first so a crashed run still says what it was.
 
 use crate::config::Config;
-use crate::files::write_atomic;
+use crate::files::{csv_bytes, write_atomic};
 use crate::model::ParamSpec;
 use crate::phase::{Phase, classify};
 use crate::train::{MemberResult, Metrics};
@@ -90,22 +90,6 @@ pub fn summarise(
         wall_seconds,
         steps_per_second,
     }
-}
-
-fn csv_bytes(header: &[String], rows: &[Vec<f64>]) -> Vec<u8> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    // Writing to memory cannot fail; numbers print in Rust's shortest round-trip form.
-    let _ = w.write_record(header);
-    for r in rows {
-        let _ = w.write_record(r.iter().map(|x| {
-            if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e15 {
-                format!("{}", *x as i64)
-            } else {
-                format!("{x}")
-            }
-        }));
-    }
-    w.into_inner().unwrap_or_default()
 }
 
 /// Writes the resolved config first (before any training).

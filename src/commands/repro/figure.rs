@@ -3,7 +3,7 @@
 //! one SVG per panel, every file atomically.
 
 use crate::commands::CliError;
-use crate::commands::theory_linear::{render_atomic, write_atomic};
+use crate::commands::{render_atomic, write_atomic};
 use groklab_report::{Axis as PlotAxis, Heatmap, Series, heatmap, line_plot};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

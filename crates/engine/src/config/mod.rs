@@ -348,19 +348,6 @@ impl Config {
             self.phase.budget.min(self.train.steps)
         }
     }
-
-    /// Number of training samples this config asks for.
-    pub fn train_count(&self) -> usize {
-        match &self.task {
-            TaskConfig::Addition(t) => t.train.count(crate::task::addition_pairs(t.p)),
-            TaskConfig::TeacherStudent(t) => t.n_train(),
-        }
-    }
-
-    /// The output dimension of the model (what weight decay per output divides by).
-    pub fn d_out(&self) -> usize {
-        crate::model::build(&self.model, &self.task).d_out()
-    }
 }
 
 /// True when `prefix` equals `path` or is a whole-segment prefix of it (`decoder` of `decoder.0.W`).

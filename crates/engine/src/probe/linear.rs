@@ -18,7 +18,7 @@ use crate::config::{
 };
 use faer::Mat;
 use groklab_theory::linear::{
-    Clock, ExactDynamics, LinearTheory, accuracy, losses::two_layer_losses,
+    Clock, ExactDynamics, LinearTheory, Losses, accuracy, losses::two_layer_losses,
 };
 
 /// What theory applies to a config.
@@ -131,6 +131,18 @@ impl LinearTheoryProbe {
     }
 }
 
+/// train loss, gen loss and the accuracies they imply (NaN where the theory is unavailable).
+fn losses_row(l: Option<Losses>, eps: f64, dout: usize) -> [f64; 4] {
+    l.map_or([f64::NAN; 4], |l| {
+        [
+            l.train_loss,
+            l.gen_loss,
+            accuracy(l.train_loss, eps, dout),
+            accuracy(l.gen_loss, eps, dout),
+        ]
+    })
+}
+
 fn nan_if_none(x: Option<f64>) -> f64 {
     x.unwrap_or(f64::NAN)
 }
@@ -197,18 +209,10 @@ impl Probe for LinearTheoryProbe {
                     .ok()
                 });
             }
-            match &self.exact[c.member] {
-                Some(e) => {
-                    let l = e.losses(t, Clock::Discrete);
-                    out.extend([
-                        l.train_loss,
-                        l.gen_loss,
-                        accuracy(l.train_loss, eps, dout),
-                        accuracy(l.gen_loss, eps, dout),
-                    ]);
-                }
-                None => out.extend([f64::NAN; 4]),
-            }
+            let l = self.exact[c.member]
+                .as_ref()
+                .map(|e| e.losses(t, Clock::Discrete));
+            out.extend(losses_row(l, eps, dout));
         }
         if self.applies.mp {
             match self.theory {
@@ -219,18 +223,10 @@ impl Probe for LinearTheoryProbe {
                 None => out.extend([f64::NAN; 4]),
             }
         } else if self.applies.two_layer {
-            match (self.theory, self.initial_gen[c.member]) {
-                (Some(th), Some(g0)) => {
-                    let l = two_layer_losses(self.lambda, dout, th.eta, g0, Clock::Discrete, t);
-                    out.extend([
-                        l.train_loss,
-                        l.gen_loss,
-                        accuracy(l.train_loss, eps, dout),
-                        accuracy(l.gen_loss, eps, dout),
-                    ]);
-                }
-                _ => out.extend([f64::NAN; 4]),
-            }
+            let l = self.theory.zip(self.initial_gen[c.member]).map(|(th, g0)| {
+                two_layer_losses(self.lambda, dout, th.eta, g0, Clock::Discrete, t)
+            });
+            out.extend(losses_row(l, eps, dout));
         }
         out
     }
