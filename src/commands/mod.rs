@@ -8,7 +8,7 @@ pub mod theory;
 pub mod theory_linear;
 pub mod train;
 
-use groklab_engine::{Config, ConfigError};
+use groklab_engine::{Config, ConfigError, EngineError};
 use std::fmt;
 use std::path::Path;
 
@@ -39,6 +39,16 @@ impl fmt::Display for CliError {
 impl From<ConfigError> for CliError {
     fn from(e: ConfigError) -> CliError {
         CliError::Input(e.to_string())
+    }
+}
+
+impl From<EngineError> for CliError {
+    fn from(e: EngineError) -> CliError {
+        if e.is_user_error() {
+            CliError::Input(e.to_string())
+        } else {
+            CliError::Work(e.to_string())
+        }
     }
 }
 
@@ -97,7 +107,7 @@ pub fn load_source(source: &[String]) -> Result<(toml::Table, String), CliError>
 pub fn resolve(source: &[String], sets: &[String], seed: Option<u64>) -> Result<Config, CliError> {
     let (mut table, _) = load_source(source)?;
     for s in sets {
-        groklab_engine::config::reader::apply_override(&mut table, s)?;
+        groklab_engine::reader::apply_override(&mut table, s)?;
     }
     if let Some(seed) = seed {
         table.insert("seed".into(), toml::Value::Integer(seed as i64));

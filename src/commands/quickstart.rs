@@ -2,18 +2,22 @@
 //! effective theory beside it (does this training set pin the representation down, and how fast),
 //! and prints a short summary.
 
-use super::{CliError, io_err};
-use groklab_engine::config::TaskConfig;
+use super::CliError;
 use groklab_engine::run::execute;
+use groklab_engine::task::addition::Addition;
 use groklab_engine::train::TrainOptions;
 use groklab_theory::addition as th;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Run directory.
-    #[arg(long, default_value = "runs/quickstart")]
-    out: PathBuf,
+    /// Run directory; it must be new or empty (default: runs/quickstart, or runs/quickstart-2, ...
+    /// when that exists).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Let --out replace an existing groklab run directory (never a directory holding other files).
+    #[arg(long, requires = "out")]
+    overwrite: bool,
     /// Seed of the run.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -25,7 +29,7 @@ pub struct Args {
 pub fn run(a: Args) -> Result<(), CliError> {
     let mut config = groklab_engine::presets::load("liu2022-toy")?;
     config.seed = a.seed;
-    let TaskConfig::Addition(task) = &config.task else {
+    let Some(task) = config.task.get::<Addition>() else {
         return Err(CliError::Work(
             "the quickstart preset is not an addition task".into(),
         ));
@@ -35,15 +39,16 @@ pub fn run(a: Args) -> Result<(), CliError> {
         "groklab quickstart: {} (seed {})",
         config.description, config.seed
     );
-    let summary = execute(&config, &a.out, &TrainOptions { progress: true })
-        .map_err(io_err("cannot write run", &a.out))?;
-    super::train::print_human(&summary, &a.out);
+    let out = super::train::out_dir(a.out, a.overwrite, "quickstart".into());
+    let (summary, dir) = execute(&config, &out, &TrainOptions { progress: true })?;
+    super::train::print_human(&summary, &dir);
 
-    let data = groklab_engine::task::build(&config.task, &config.model, config.seed);
-    let spec = th::spectrum(p, &th::parallelograms(p, &data.train_mask));
+    let data = config.dataset();
+    let train_mask = data.train_mask();
+    let spec = th::spectrum(p, &th::parallelograms(p, &train_mask));
     let eta = config.optim.get("embed").map_or(1e-3, |g| g.lr);
     let crit = th::critical_fraction(p, 2000, 0);
-    let frac = data.train.len() as f64 / data.train_mask.len() as f64;
+    let frac = data.train.len() as f64 / train_mask.len() as f64;
     eprintln!("effective theory:");
     if spec.nullity == 2 {
         eprintln!(
@@ -73,7 +78,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
             "it did not generalise within the budget"
         },
         summary.phase.as_str(),
-        a.out.display()
+        dir.display()
     );
     if a.json {
         println!(

@@ -1,7 +1,7 @@
 //! `groklab train FILE.toml | preset NAME [--set key=value]... [--seed N] [--out DIR] [--json]`.
 
-use super::{CliError, io_err, resolve};
-use groklab_engine::run::{Summary, execute};
+use super::{CliError, resolve};
+use groklab_engine::run::{OutDir, Summary, default_name, execute};
 use groklab_engine::train::TrainOptions;
 use std::path::PathBuf;
 
@@ -16,9 +16,13 @@ pub struct Args {
     /// Seed for data split, initialisation and batch order (overrides the config's).
     #[arg(long)]
     seed: Option<u64>,
-    /// Run directory (default runs/NAME-seedN).
+    /// Run directory; it must be new or empty (default: a new directory under runs/ named after the
+    /// preset, the seed and the --set overrides, with -2, -3, ... when that name is taken).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Let --out replace an existing groklab run directory (never a directory holding other files).
+    #[arg(long, requires = "out")]
+    overwrite: bool,
     /// Print summary.json to stdout.
     #[arg(long)]
     json: bool,
@@ -29,11 +33,8 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<(), CliError> {
     let config = resolve(&a.source, &a.sets, a.seed)?;
-    let dir = a
-        .out
-        .unwrap_or_else(|| PathBuf::from(format!("runs/{}-seed{}", config.name, config.seed)));
-    let summary = execute(&config, &dir, &TrainOptions { progress: !a.quiet })
-        .map_err(io_err("cannot write run", &dir))?;
+    let out = out_dir(a.out, a.overwrite, default_name(&config, &a.sets));
+    let (summary, dir) = execute(&config, &out, &TrainOptions { progress: !a.quiet })?;
     print_human(&summary, &dir);
     if a.json {
         println!(
@@ -42,6 +43,17 @@ pub fn run(a: Args) -> Result<(), CliError> {
         );
     }
     Ok(())
+}
+
+/// `--out DIR [--overwrite]`, or a fresh directory `runs/NAME`.
+pub fn out_dir(out: Option<PathBuf>, overwrite: bool, name: String) -> OutDir {
+    match out {
+        Some(path) => OutDir::Exact { path, overwrite },
+        None => OutDir::Fresh {
+            root: PathBuf::from("runs"),
+            name,
+        },
+    }
 }
 
 fn step(s: Option<usize>) -> String {

@@ -9,8 +9,8 @@
 //! form takes to evaluate every integer step up to the horizon.
 
 use faer::Mat;
-use groklab_engine::config::TaskConfig;
 use groklab_engine::task::Features;
+use groklab_engine::task::teacher_student::TeacherStudent;
 use groklab_engine::train::{TrainOptions, train};
 use groklab_theory::linear::{Clock, ExactDynamics};
 use std::time::Instant;
@@ -40,10 +40,11 @@ fn main() {
         last.0 = m.last("gen_loss").unwrap_or(f64::NAN);
 
         // the same realisation, in closed form
-        let data = groklab_engine::task::build(&c.task, &c.model, c.seed);
-        let TaskConfig::TeacherStudent(task) = &c.task else {
-            unreachable!()
-        };
+        let data = c.dataset();
+        let task = c
+            .task
+            .get::<TeacherStudent>()
+            .expect("a teacher-student preset");
         let Features::Dense { x, dim } = &data.train.x else {
             unreachable!()
         };
@@ -74,7 +75,7 @@ fn main() {
 
 /// The run's initial student, drawn exactly as the trainer draws it.
 fn initial_student(c: &groklab_engine::Config, din: usize, dout: usize) -> Mat<f64> {
-    let model = groklab_engine::model::build(&c.model, &c.task);
+    let model = c.build_model();
     let init = model.init(&mut groklab_engine::seed::rng(
         c.seed,
         groklab_engine::seed::Stream::Init,

@@ -5,6 +5,14 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// A numeric table written beside `metrics.csv` (`split.csv`, `embeddings.csv`, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtraTable {
+    pub file: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<f64>>,
+}
+
 /// A temporary sibling of `path` (same directory, so the rename is atomic).
 fn temp_sibling(path: &Path) -> PathBuf {
     let name = path

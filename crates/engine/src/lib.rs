@@ -1,12 +1,25 @@
-//! The training engine of groklab: configs and presets, tasks, models, the one training loop,
-//! probes, phase classification and run directories.
+//! The training engine of groklab: configs and presets, tasks, models, losses, the one training
+//! loop, probes, phase classification and run directories.
 //!
-//! Data flow: [`config::Config`] -> [`task::build`] (datasets) and [`model::build`] (parameter specs
-//! and forward pass) -> [`train::train`] (the loop, with [`optim`] and [`probe`]s at
-//! [`schedule`]d evaluation steps) -> [`run`] (files) and [`phase`] (classification).
+//! Data flow: [`config::Config`] (its task, model and loss chosen by kind from the registries
+//! [`task::TASKS`], [`model::MODELS`], [`loss::LOSSES`]) -> the task's [`shape::IoShape`] -> the
+//! model built for that shape, the task's dataset and the member's [`head::Encoding`] ->
+//! [`train::Trainer`] (setup, step, evaluate; [`optim`] at [`schedule`]d learning rates, each
+//! member's [`probe`]s from [`probe::PROBES`]) -> [`run`] (files) and [`phase`] (classification).
+//!
+//! Modules depend one way: `reader`, `files`, `seed`, `ops`, `init`, `shape`, `params`, `schedule`
+//! and `choice` are leaves; `head`, `loss`, `model` and `task` build on them and not on each other
+//! (but `head` reads a task's split type); `config` ties those together; `probe`, `memory`, `train`
+//! and `run` come last.
 
+pub mod choice;
 pub mod config;
+pub mod error;
 pub mod files;
+pub mod head;
+pub mod init;
+pub mod loss;
+pub mod memory;
 pub mod model;
 pub mod ops;
 pub mod optim;
@@ -14,11 +27,14 @@ pub mod params;
 pub mod phase;
 pub mod presets;
 pub mod probe;
+pub mod reader;
 pub mod run;
 pub mod schedule;
 pub mod seed;
+pub mod shape;
 pub mod task;
 pub mod train;
 
 pub use config::Config;
-pub use config::reader::ConfigError;
+pub use error::EngineError;
+pub use reader::ConfigError;

@@ -1,4 +1,4 @@
-//! Tensor operations the models need that burn's flex backend makes slow.
+//! Hidden activations, and tensor operations the models need that burn's flex backend makes slow.
 //!
 //! flex evaluates `tanh` with scalar libm, one call per element: on the toy model that was more than
 //! half of every training step. Here the f32 values come from rten-vecmath's vectorised kernel and,
@@ -6,9 +6,53 @@
 //!   tanh(z) = c + (z - z_c) * d,   z_c = z, c = tanh(z), d = 1 - c^2 held constant,
 //! whose value is c and whose derivative with respect to z is d. f64 tensors use burn's own tanh.
 
+use crate::reader::{ConfigError, Reader};
 use burn::prelude::*;
 use burn::tensor::{DType, activation};
 use rten_simd::SimdUnaryOp;
+
+/// A hidden activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Activation {
+    Tanh,
+    Relu,
+    Identity,
+}
+
+impl Activation {
+    /// Reads `act_fn` from a model's table.
+    pub fn read(r: &mut Reader, default: &str) -> Result<Activation, ConfigError> {
+        Ok(
+            match r
+                .choice_or("act_fn", default, &["tanh", "relu", "identity"])?
+                .as_str()
+            {
+                "relu" => Activation::Relu,
+                "identity" => Activation::Identity,
+                _ => Activation::Tanh,
+            },
+        )
+    }
+
+    /// Applies the activation to a tensor.
+    pub fn apply(self, h: Tensor<3>) -> Tensor<3> {
+        match self {
+            Activation::Tanh => tanh(h),
+            Activation::Relu => activation::relu(h),
+            Activation::Identity => h,
+        }
+    }
+
+    /// Applies the activation to one number (f64 reference paths: a teacher network).
+    pub fn apply_f64(self, v: f64) -> f64 {
+        match self {
+            Activation::Tanh => v.tanh(),
+            Activation::Relu => v.max(0.0),
+            Activation::Identity => v,
+        }
+    }
+}
 
 /// Elementwise tanh with its gradient.
 pub fn tanh<const D: usize>(z: Tensor<D>) -> Tensor<D> {

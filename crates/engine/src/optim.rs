@@ -8,9 +8,12 @@
 //! - Adam: g += wd p (coupled L2); m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
 //!   p -= (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps), with bc_i = 1 - b_i^t.
 //! - AdamW: p *= 1 - lr wd (decoupled, before the moments), then Adam without the L2 term.
+//!
+//! The lr of each step is the group's schedule at that step ([`crate::schedule::LrSchedule`]).
 
 use crate::config::{GroupConfig, OptimizerKind};
 use crate::params::{Buf, Params};
+use crate::schedule::LrSchedule;
 
 /// The hyperparameters of one group for one member.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -21,13 +24,18 @@ pub struct Hyper {
     pub eps: f64,
     pub weight_decay: f64,
     pub momentum: f64,
+    pub schedule: LrSchedule,
+    /// Steps of the run (the horizon of a decaying schedule).
+    pub steps: usize,
 }
 
 impl Hyper {
     /// A group's hyperparameters for a model with `d_out` outputs (weight decay per output divides
-    /// by it).
-    pub fn of(g: &GroupConfig, d_out: usize) -> Hyper {
+    /// by it) trained for `steps` steps.
+    pub fn of(g: &GroupConfig, d_out: usize, steps: usize) -> Hyper {
         Hyper {
+            schedule: g.schedule,
+            steps,
             kind: g.optimizer,
             lr: g.lr,
             betas: g.betas,
@@ -179,9 +187,10 @@ fn update_scalar<E: Real>(
     t: u64,
 ) {
     let wd = E::of(h.weight_decay);
+    let lr = h.schedule.lr(h.lr, t as usize, h.steps);
     match h.kind {
         OptimizerKind::Sgd => {
-            let lr = E::of(h.lr);
+            let lr = E::of(lr);
             match m.filter(|_| h.momentum > 0.0) {
                 None => {
                     for (p, &g) in p.iter_mut().zip(g) {
@@ -205,12 +214,12 @@ fn update_scalar<E: Real>(
             let (b1, b2) = (h.betas[0], h.betas[1]);
             let bc1 = 1.0 - b1.powi(t as i32);
             let bc2 = 1.0 - b2.powi(t as i32);
-            let step = E::of(h.lr / bc1);
+            let step = E::of(lr / bc1);
             let inv_sqrt_bc2 = E::of(1.0 / bc2.sqrt());
             let eps = E::of(h.eps);
             let (b1e, b2e, c1, c2) = (E::of(b1), E::of(b2), E::of(1.0 - b1), E::of(1.0 - b2));
             let decoupled = h.kind == OptimizerKind::Adamw;
-            let shrink = E::of(1.0 - h.lr * h.weight_decay);
+            let shrink = E::of(1.0 - lr * h.weight_decay);
             for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
                 let g = if decoupled {
                     *p = *p * shrink;
@@ -238,6 +247,8 @@ mod tests {
             eps: 1e-8,
             weight_decay: wd,
             momentum: 0.0,
+            schedule: LrSchedule::default(),
+            steps: 100,
         }
     }
 
@@ -305,7 +316,7 @@ mod tests {
 
     #[test]
     fn members_step_with_their_own_hyperparameters() {
-        use crate::model::ParamSpec;
+        use crate::params::ParamSpec;
         use crate::params::Precision;
         let specs = vec![ParamSpec::new("w", &[2])];
         let mut params = Params::from_members(

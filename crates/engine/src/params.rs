@@ -3,10 +3,71 @@
 //! Each parameter is one contiguous buffer laid out [member, element], so a member's slice is
 //! contiguous: the optimiser updates it in one fused pass with that member's own hyperparameters,
 //! probes read it without touching burn, and the trainer hands it to burn as a [M, rows, cols] tensor.
+//! Parameters are found by name (TransformerLens words: `embed.W_E`, `decoder.0.W`), never by
+//! position: [`ParamTensors::get`] for models, [`MemberParams::get`] for probes.
 
-use crate::model::ParamSpec;
 use burn::prelude::*;
 use burn::tensor::DType;
+
+/// One parameter of one member: its name and shape as written to checkpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamSpec {
+    pub name: String,
+    pub shape: Vec<usize>,
+}
+
+impl ParamSpec {
+    pub fn new(name: &str, shape: &[usize]) -> ParamSpec {
+        ParamSpec {
+            name: name.into(),
+            shape: shape.to_vec(),
+        }
+    }
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
+    /// The compute view of one member: all leading dimensions folded into rows.
+    pub fn rows_cols(&self) -> [usize; 2] {
+        let cols = *self.shape.last().unwrap_or(&1);
+        [self.numel() / cols.max(1), cols]
+    }
+}
+
+/// Every parameter of M members as [M, rows, cols] tensors, looked up by name.
+pub struct ParamTensors<'a> {
+    specs: &'a [ParamSpec],
+    tensors: Vec<Tensor<3>>,
+}
+
+impl<'a> ParamTensors<'a> {
+    /// Tensors in `specs` order.
+    pub fn new(specs: &'a [ParamSpec], tensors: Vec<Tensor<3>>) -> ParamTensors<'a> {
+        assert_eq!(specs.len(), tensors.len(), "one tensor per parameter");
+        ParamTensors { specs, tensors }
+    }
+
+    /// The parameter called `name`. A model asking for a name it did not declare in its specs is a
+    /// bug in the model, hence the panic.
+    pub fn get(&self, name: &str) -> &Tensor<3> {
+        match self.specs.iter().position(|s| s.name == name) {
+            Some(k) => &self.tensors[k],
+            None => panic!("no parameter named {name}"),
+        }
+    }
+
+    /// The tensors in spec order (to collect gradients).
+    pub fn tensors(&self) -> &[Tensor<3>] {
+        &self.tensors
+    }
+
+    /// Marks every tensor as an autodiff leaf.
+    pub fn require_grad(self) -> ParamTensors<'a> {
+        ParamTensors {
+            specs: self.specs,
+            tensors: self.tensors.into_iter().map(Tensor::require_grad).collect(),
+        }
+    }
+}
 
 /// Floating-point precision of parameters and computation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -115,15 +176,25 @@ impl Params {
     }
 
     /// Every parameter as a [M, rows, cols] tensor on `device`.
-    pub fn tensors(&self, device: &Device) -> Vec<Tensor<3>> {
-        self.specs
+    pub fn tensors(&self, device: &Device) -> ParamTensors<'_> {
+        let tensors = self
+            .specs
             .iter()
             .zip(&self.values)
             .map(|(s, b)| {
                 let [r, c] = s.rows_cols();
                 b.tensor([self.members, r, c], device)
             })
-            .collect()
+            .collect();
+        ParamTensors::new(&self.specs, tensors)
+    }
+
+    /// One member's view, by name.
+    pub fn member_view(&self, member: usize) -> MemberParams<'_> {
+        MemberParams {
+            params: self,
+            member,
+        }
     }
 
     /// One member's values of parameter `k`, as f64.
@@ -162,5 +233,37 @@ impl Params {
                     .all(|x| x.is_finite()),
             }
         })
+    }
+}
+
+/// One member's parameters, looked up by name (what a probe reads).
+#[derive(Clone, Copy)]
+pub struct MemberParams<'a> {
+    params: &'a Params,
+    member: usize,
+}
+
+impl<'a> MemberParams<'a> {
+    /// Names and shapes, in spec order.
+    pub fn specs(&self) -> &'a [ParamSpec] {
+        &self.params.specs
+    }
+
+    /// The values of `name` as f64, None when the model has no such parameter.
+    pub fn get(&self, name: &str) -> Option<Vec<f64>> {
+        let k = self.params.index(name)?;
+        Some(self.params.member(k, self.member))
+    }
+
+    /// Squared Frobenius norm of parameter `k` (spec order).
+    pub fn norm_sq(&self, k: usize) -> f64 {
+        self.params.norm_sq(k, self.member)
+    }
+
+    /// Every parameter's values, in spec order.
+    pub fn all(&self) -> Vec<Vec<f64>> {
+        (0..self.params.specs.len())
+            .map(|k| self.params.member(k, self.member))
+            .collect()
     }
 }

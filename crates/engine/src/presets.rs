@@ -2,7 +2,7 @@
 //! `groklab presets show NAME` prints one; the text is a valid config file.
 
 use crate::config::Config;
-use crate::config::reader::ConfigError;
+use crate::reader::ConfigError;
 
 /// (name, TOML text) of every embedded preset, in listing order.
 pub const PRESETS: &[(&str, &str)] = &[
@@ -68,7 +68,7 @@ pub fn unknown(name: &str) -> ConfigError {
     let known: Vec<String> = names().iter().map(|s| s.to_string()).collect();
     ConfigError::UnknownPreset {
         name: name.to_string(),
-        suggestion: crate::config::reader::nearest(name, &known),
+        suggestion: crate::reader::nearest(name, &known),
         known,
     }
 }

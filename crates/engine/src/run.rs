@@ -2,15 +2,21 @@
 //! `embeddings.csv`, `summary.json`, `checkpoint.safetensors` (final) and `init.safetensors`
 //! (initial parameters, to replay the run elsewhere) and SVG plots. Every file is written
 //! atomically; `config.toml` goes first so a crashed run still says what it was.
+//!
+//! A run never overwrites another run or a user's files: a default directory is new (named after
+//! the config, the seed and the overrides, with a counter when that name is taken), and an
+//! explicit directory must be absent or empty, unless `overwrite` is given and it is a groklab run
+//! directory.
 
 use crate::config::Config;
+use crate::error::EngineError;
 use crate::files::{csv_bytes, write_atomic};
-use crate::model::ParamSpec;
+use crate::params::ParamSpec;
 use crate::phase::{Phase, classify};
-use crate::train::{MemberResult, Metrics};
+use crate::train::{MemberResult, Metrics, TrainOptions, Trainer};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -172,20 +178,265 @@ pub fn write_checkpoint(
         format!("groklab {}", env!("CARGO_PKG_VERSION")),
     );
     let out = safetensors::serialize(views, Some(meta)).map_err(std::io::Error::other)?;
-    write_atomic(path, &out)
+    write_atomic(path, &canonical_header(out)?)
 }
 
-/// Trains one config and writes its run directory; returns the summary.
+/// The same safetensors file with its JSON header's keys in sorted order. The `safetensors` crate
+/// writes its metadata from a `HashMap`, whose order changes from process to process; sorting
+/// makes the file a function of its contents. Reordering keeps the header's length, and readers
+/// locate tensors by their offsets, not by key order.
+fn canonical_header(mut file: Vec<u8>) -> std::io::Result<Vec<u8>> {
+    use serde_json::{Map, Value};
+    fn sorted(v: Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut entries: Vec<(String, Value)> = m.into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k, sorted(v)))
+                        .collect::<Map<_, _>>(),
+                )
+            }
+            other => other,
+        }
+    }
+    let bad = |m: &str| std::io::Error::other(format!("safetensors header: {m}"));
+    let n = u64::from_le_bytes(
+        file.get(..8)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| bad("too short"))?,
+    ) as usize;
+    let header = file.get(8..8 + n).ok_or_else(|| bad("truncated"))?;
+    let value: Value = serde_json::from_slice(header).map_err(|e| bad(&e.to_string()))?;
+    let mut text = serde_json::to_vec(&sorted(value)).map_err(|e| bad(&e.to_string()))?;
+    if text.len() > n {
+        return Err(bad("the sorted header is longer than the original"));
+    }
+    text.resize(n, b' ');
+    file[8..8 + n].copy_from_slice(&text);
+    Ok(file)
+}
+
+/// Where a run goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutDir {
+    /// A new directory `name` under `root`, or `name-2`, `name-3`, ... when that one exists.
+    Fresh { root: PathBuf, name: String },
+    /// Exactly `path`: absent or empty, or (with `overwrite`) a groklab run directory to replace.
+    Exact { path: PathBuf, overwrite: bool },
+}
+
+/// The default directory name of a run: config name and seed, then the `--set` overrides, e.g.
+/// `liu2022-toy-seed0-optim.decoder.weight_decay=1.0`. Characters that do not belong in a file name
+/// become `_`; long names are cut (the counter keeps them unique).
+pub fn default_name(config: &Config, overrides: &[String]) -> String {
+    let mut name = format!("{}-seed{}", config.name, config.seed);
+    for o in overrides {
+        name.push('-');
+        name.push_str(o.trim());
+    }
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._=+-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(120)
+        .collect();
+    clean.trim_start_matches('.').to_string()
+}
+
+/// Files a groklab run directory holds: what [`write_member`] and the report write, and the
+/// temporary files of an interrupted atomic write.
+fn is_run_file(name: &str) -> bool {
+    let ext = name.rsplit('.').next().unwrap_or("");
+    (name.starts_with('.') && name.contains(".tmp"))
+        || ["csv", "svg", "json", "toml", "safetensors", "html"].contains(&ext)
+}
+
+/// Takes the directory a run will write, creating it; refuses what it may not write.
+pub fn claim(out: &OutDir) -> Result<PathBuf, EngineError> {
+    match out {
+        OutDir::Fresh { root, name } => {
+            std::fs::create_dir_all(root).map_err(EngineError::io(root))?;
+            for k in 1.. {
+                let dir = if k == 1 {
+                    root.join(name)
+                } else {
+                    root.join(format!("{name}-{k}"))
+                };
+                match std::fs::create_dir(&dir) {
+                    Ok(()) => return Ok(dir),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                    Err(e) => return Err(EngineError::io(&dir)(e)),
+                }
+            }
+            unreachable!("some counter is free")
+        }
+        OutDir::Exact { path, overwrite } => {
+            let refuse = |problem: String| EngineError::OutDir {
+                path: path.clone(),
+                problem,
+            };
+            if !path.exists() {
+                std::fs::create_dir_all(path).map_err(EngineError::io(path))?;
+                return Ok(path.clone());
+            }
+            if !path.is_dir() {
+                return Err(refuse("it exists and is not a directory".into()));
+            }
+            let mut entries: Vec<(String, bool)> = std::fs::read_dir(path)
+                .map_err(EngineError::io(path))?
+                .map(|e| {
+                    e.map(|e| {
+                        let is_file = e.file_type().is_ok_and(|t| t.is_file());
+                        (e.file_name().to_string_lossy().into_owned(), is_file)
+                    })
+                })
+                .collect::<Result<_, _>>()
+                .map_err(EngineError::io(path))?;
+            entries.sort();
+            if entries.is_empty() {
+                return Ok(path.clone());
+            }
+            let names = || {
+                let shown: Vec<&str> = entries.iter().take(5).map(|e| e.0.as_str()).collect();
+                let more = entries.len().saturating_sub(5);
+                if more > 0 {
+                    format!("{} and {more} more", shown.join(", "))
+                } else {
+                    shown.join(", ")
+                }
+            };
+            if !overwrite {
+                return Err(refuse(format!(
+                    "the directory is not empty (it holds {}); allowed: a new or empty directory, or --overwrite to replace a groklab run directory",
+                    names()
+                )));
+            }
+            let foreign: Vec<&str> = entries
+                .iter()
+                .filter(|(n, file)| !(*file && is_run_file(n)))
+                .map(|(n, _)| n.as_str())
+                .collect();
+            if !foreign.is_empty() || !entries.iter().any(|(n, _)| n == "config.toml") {
+                return Err(refuse(format!(
+                    "--overwrite replaces only groklab run directories, and this one {}",
+                    if foreign.is_empty() {
+                        "has no config.toml".to_string()
+                    } else {
+                        format!("holds {}", foreign.join(", "))
+                    }
+                )));
+            }
+            for (n, _) in &entries {
+                let p = path.join(n);
+                std::fs::remove_file(&p).map_err(EngineError::io(&p))?;
+            }
+            Ok(path.clone())
+        }
+    }
+}
+
+/// Trains one config and writes its run directory; returns the summary and the directory. Every
+/// check (config, memory, output directory) happens before anything is written.
 pub fn execute(
     config: &Config,
-    dir: &Path,
-    opts: &crate::train::TrainOptions,
-) -> std::io::Result<Summary> {
-    write_config(dir, config)?;
-    let result = crate::train::train(std::slice::from_ref(config), opts)
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    out: &OutDir,
+    opts: &TrainOptions,
+) -> Result<(Summary, PathBuf), EngineError> {
+    let trainer = Trainer::setup(std::slice::from_ref(config))?;
+    let dir = claim(out)?;
+    write_config(&dir, config).map_err(EngineError::io(&dir))?;
+    let result = trainer.run(opts);
     let member = &result.members[0];
     let summary = summarise(config, member, result.wall_seconds, result.steps_per_second);
-    write_member(dir, config, &result.specs, member, &summary)?;
-    Ok(summary)
+    write_member(&dir, config, &result.specs, member, &summary).map_err(EngineError::io(&dir))?;
+    Ok((summary, dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_names_say_what_differs_and_fresh_dirs_count_up() {
+        let c = crate::presets::load("liu2022-toy").unwrap();
+        assert_eq!(default_name(&c, &[]), "liu2022-toy-seed0");
+        assert_eq!(
+            default_name(
+                &c,
+                &[
+                    "optim.decoder.weight_decay=1.0".into(),
+                    "model.d_hidden=[5, 6]".into()
+                ]
+            ),
+            "liu2022-toy-seed0-optim.decoder.weight_decay=1.0-model.d_hidden=_5__6_"
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        let out = OutDir::Fresh {
+            root: tmp.path().join("runs"),
+            name: "x".into(),
+        };
+        assert_eq!(claim(&out).unwrap(), tmp.path().join("runs/x"));
+        assert_eq!(claim(&out).unwrap(), tmp.path().join("runs/x-2"));
+        assert_eq!(claim(&out).unwrap(), tmp.path().join("runs/x-3"));
+    }
+
+    #[test]
+    fn explicit_dirs_refuse_foreign_files_even_with_overwrite() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path().join("r");
+        let exact = |overwrite| OutDir::Exact {
+            path: d.clone(),
+            overwrite,
+        };
+        assert_eq!(claim(&exact(false)).unwrap(), d);
+        std::fs::write(d.join("metrics.csv"), "mine").unwrap();
+        let e = claim(&exact(false)).unwrap_err();
+        assert!(
+            e.is_user_error() && e.to_string().contains("not empty"),
+            "{e}"
+        );
+        // no config.toml: not a run directory
+        assert!(claim(&exact(true)).is_err());
+        std::fs::write(d.join("config.toml"), "name = \"x\"").unwrap();
+        std::fs::write(d.join("notes.txt"), "keep me").unwrap();
+        let e = claim(&exact(true)).unwrap_err().to_string();
+        assert!(e.contains("notes.txt"), "{e}");
+        assert_eq!(
+            std::fs::read_to_string(d.join("metrics.csv")).unwrap(),
+            "mine"
+        );
+        std::fs::remove_file(d.join("notes.txt")).unwrap();
+        claim(&exact(true)).unwrap();
+        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn checkpoints_are_byte_identical_for_the_same_contents() {
+        let c = crate::presets::load("liu2022-toy").unwrap();
+        let model = c.build_model();
+        let values = model.init(&mut crate::seed::rng(0, crate::seed::Stream::Init));
+        let tmp = tempfile::tempdir().unwrap();
+        let write = |name: &str| {
+            let p = tmp.path().join(name);
+            write_checkpoint(&p, &c, model.specs(), &values, 3).unwrap();
+            std::fs::read(p).unwrap()
+        };
+        let a = write("a.safetensors");
+        // HashMap order differs between maps even within one process; write many to meet several
+        for k in 0..8 {
+            assert_eq!(a, write(&format!("b{k}.safetensors")));
+        }
+        let st = safetensors::SafeTensors::deserialize(&a).unwrap();
+        assert_eq!(st.tensors().len(), 7);
+        let (_, meta) = safetensors::SafeTensors::read_metadata(&a).unwrap();
+        assert_eq!(meta.metadata().as_ref().unwrap()["step"], "3");
+    }
 }

@@ -1,5 +1,90 @@
-//! When to evaluate: log-spaced steps (dense early, where grokking curves change fastest) and/or every
-//! K steps, always including step 0 (the initial state) and the last step.
+//! Pure functions of the step: when to evaluate, and each group's learning rate.
+//!
+//! Evaluation: log-spaced steps (dense early, where grokking curves change fastest) and/or every K
+//! steps, always including step 0 (the initial state) and the last step.
+//!
+//! Learning rate (nanoGPT's `get_lr`): update t = 1, 2, ... uses
+//! - during a linear warm-up of W steps (t <= W): lr * t / W, reaching lr at t = W;
+//! - after it, `constant`: lr; `cosine`: min_lr + (lr - min_lr) (1 + cos(pi u)) / 2 and `linear`:
+//!   lr + (min_lr - lr) u, with u = (t - W) / (T - W) the fraction of the remaining T - W steps done.
+
+use crate::reader::{ConfigError, Reader};
+use serde::Serialize;
+
+/// How the learning rate decays after the warm-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Decay {
+    Constant,
+    Cosine,
+    Linear,
+}
+
+/// A group's learning-rate schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LrSchedule {
+    /// Linear warm-up steps (0 for none).
+    pub warmup_steps: usize,
+    pub decay: Decay,
+    /// The learning rate a decay ends at.
+    pub min_lr: f64,
+}
+
+impl Default for LrSchedule {
+    fn default() -> Self {
+        LrSchedule {
+            warmup_steps: 0,
+            decay: Decay::Constant,
+            min_lr: 0.0,
+        }
+    }
+}
+
+impl LrSchedule {
+    /// Reads `warmup_steps`, `decay` and `min_lr` from a group's table.
+    pub fn read(r: &mut Reader, lr: f64) -> Result<LrSchedule, ConfigError> {
+        let warmup_steps = r.usize_or("warmup_steps", 0, 0, 100_000_000)?;
+        let decay = match r
+            .choice_or("decay", "constant", &["constant", "cosine", "linear"])?
+            .as_str()
+        {
+            "cosine" => Decay::Cosine,
+            "linear" => Decay::Linear,
+            _ => Decay::Constant,
+        };
+        let min_lr = r.f64_or(
+            "min_lr",
+            0.0,
+            |x| (0.0..=lr).contains(&x),
+            &format!("a number from 0 to the group's lr ({lr})"),
+        )?;
+        Ok(LrSchedule {
+            warmup_steps,
+            decay,
+            min_lr,
+        })
+    }
+
+    /// The learning rate of update `t` (1-based) out of `total`, for a group whose rate is `lr`.
+    pub fn lr(&self, lr: f64, t: usize, total: usize) -> f64 {
+        let w = self.warmup_steps;
+        if t <= w {
+            return lr * t as f64 / w as f64;
+        }
+        let u = if total > w {
+            ((t - w) as f64 / (total - w) as f64).min(1.0)
+        } else {
+            1.0
+        };
+        match self.decay {
+            Decay::Constant => lr,
+            Decay::Cosine => {
+                self.min_lr + (lr - self.min_lr) * 0.5 * (1.0 + (std::f64::consts::PI * u).cos())
+            }
+            Decay::Linear => lr + (self.min_lr - lr) * u,
+        }
+    }
+}
 
 /// Sorted, unique evaluation steps in 0..=steps.
 pub fn eval_steps(steps: usize, log_points: usize, every: usize) -> Vec<usize> {
@@ -38,5 +123,34 @@ mod tests {
         assert!(s.len() > 45 && s.len() <= 61, "{}", s.len());
         assert_eq!(eval_steps(10, 0, 3), vec![0, 3, 6, 9, 10]);
         assert_eq!(eval_steps(1, 5, 0), vec![0, 1]);
+    }
+
+    #[test]
+    fn learning_rates_by_hand() {
+        let constant = LrSchedule::default();
+        assert_eq!(constant.lr(0.1, 1, 100), 0.1);
+        assert_eq!(constant.lr(0.1, 100, 100), 0.1);
+        let warm = LrSchedule {
+            warmup_steps: 10,
+            ..LrSchedule::default()
+        };
+        assert!((warm.lr(1e-3, 1, 100) - 1e-4).abs() < 1e-18);
+        assert!((warm.lr(1e-3, 5, 100) - 5e-4).abs() < 1e-18);
+        assert_eq!(warm.lr(1e-3, 10, 100), 1e-3);
+        assert_eq!(warm.lr(1e-3, 11, 100), 1e-3);
+        let cosine = LrSchedule {
+            warmup_steps: 10,
+            decay: Decay::Cosine,
+            min_lr: 1e-4,
+        };
+        // u = 0 at the end of the warm-up, 1/2 halfway through the rest, 1 at the end
+        assert!((cosine.lr(1e-3, 10, 110) - 1e-3).abs() < 1e-18);
+        assert!((cosine.lr(1e-3, 60, 110) - 5.5e-4).abs() < 1e-15);
+        assert!((cosine.lr(1e-3, 110, 110) - 1e-4).abs() < 1e-15);
+        let linear = LrSchedule {
+            decay: Decay::Linear,
+            ..LrSchedule::default()
+        };
+        assert!((linear.lr(1.0, 25, 100) - 0.75).abs() < 1e-15);
     }
 }

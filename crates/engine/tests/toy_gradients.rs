@@ -3,10 +3,12 @@
 //! attached derivative) against the f64 gradients.
 
 use burn::prelude::*;
-use groklab_engine::model::{Inputs, build};
+use groklab_engine::head::{Encoding, Target, TargetKind};
+use groklab_engine::model::{Hooks, Inputs};
 use groklab_engine::params::{Params, Precision};
 use groklab_engine::seed::{Stream, rng};
 use groklab_engine::task::Features;
+use toml::Value;
 
 fn setup(
     precision: Precision,
@@ -15,19 +17,26 @@ fn setup(
     Params,
     groklab_engine::task::Dataset,
 ) {
-    let mut c = groklab_engine::presets::load("liu2022-toy").unwrap();
     // a narrower decoder keeps the finite differences cheap; the code paths are the same
-    if let groklab_engine::config::ModelConfig::Toy(m) = &mut c.model {
-        m.d_hidden = vec![12, 9];
-        m.d_target = 4;
-        m.d_embed = 2;
-    }
-    c.train.dtype = precision;
-    let model = build(&c.model, &c.task);
+    let c = groklab_engine::presets::load("liu2022-toy")
+        .unwrap()
+        .with(&[
+            (
+                "model.d_hidden",
+                Value::Array(vec![Value::Integer(12), Value::Integer(9)]),
+            ),
+            ("model.d_target", Value::Integer(4)),
+            ("model.d_embed", Value::Integer(2)),
+            (
+                "train.dtype",
+                Value::String(format!("{precision:?}").to_lowercase()),
+            ),
+        ])
+        .unwrap();
+    let model = c.build_model();
     let init = model.init(&mut rng(c.seed, Stream::Init));
-    let params = Params::from_members(model.specs(), vec![init], precision);
-    let data = groklab_engine::task::build(&c.task, &c.model, c.seed);
-    (c, params, data)
+    let params = Params::from_members(model.specs().to_vec(), vec![init], precision);
+    (c.clone(), params, c.dataset())
 }
 
 /// Mean squared error to the class targets over the training split, and the gradient of every
@@ -44,7 +53,7 @@ fn loss(
         Device::flex()
     };
     let dtype = params.precision.dtype();
-    let model = build(&c.model, &c.task);
+    let model = c.build_model();
     let Features::Tokens(tok) = &data.train.x else {
         panic!()
     };
@@ -54,23 +63,22 @@ fn loss(
         Tensor::<2, Int>::from_data(TensorData::new(v, [1, n]), &device)
     };
     let inputs = Inputs::Tokens(vec![ids(0), ids(1)]);
-    let dt = data.d_target;
+    let enc = Encoding::new(model.head(), c.task.shape().output, None, c.seed);
     let mut tv = Vec::new();
     for k in 0..n {
-        let cls = data.train.class(k);
-        tv.extend(
-            data.targets[cls * dt..(cls + 1) * dt]
-                .iter()
-                .map(|&x| x as f64),
-        );
+        let Target::Vector(t) = enc.target(&data.train, k, TargetKind::Vector) else {
+            panic!()
+        };
+        tv.extend_from_slice(t);
     }
+    let dt = tv.len() / n;
     let targets = Tensor::<3>::from_data(TensorData::new(tv, [1, n, dt]), (&device, dtype));
-    let leaves: Vec<Tensor<3>> = params
-        .tensors(&device)
-        .into_iter()
-        .map(|t| if grad { t.require_grad() } else { t })
-        .collect();
-    let out = model.forward(&leaves, &inputs);
+    let leaves = if grad {
+        params.tensors(&device).require_grad()
+    } else {
+        params.tensors(&device)
+    };
+    let out = model.forward(&leaves, &inputs, &mut Hooks::none());
     let l = (out - targets)
         .square()
         .sum()
@@ -83,6 +91,7 @@ fn loss(
     (
         value,
         leaves
+            .tensors()
             .iter()
             .map(|t| t.grad(&g).unwrap().into_data().iter::<f64>().collect())
             .collect(),

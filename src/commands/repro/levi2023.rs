@@ -14,8 +14,8 @@ use super::figure::{Figure, Stats, sci, short};
 use super::sim::{Plan, SimId, SimRuns, SimTimes, theory_of};
 use crate::commands::CliError;
 use groklab_engine::Config;
-use groklab_engine::config::{ModelConfig, TaskConfig};
 use groklab_theory::linear::LinearTheory;
+use toml::Value;
 
 /// How much to simulate.
 #[derive(Clone, Debug)]
@@ -180,26 +180,26 @@ fn lambda_of(c: &Config) -> f64 {
 }
 
 fn linear_config(mode: &Mode, lambda: f64, dout: usize, gamma: f64) -> Result<Config, CliError> {
-    let mut c = groklab_engine::presets::load("levi2023-fig1-lambda0.9")?;
+    let base = groklab_engine::presets::load("levi2023-fig1-lambda0.9")?;
+    let group = base.optim.keys().next().cloned().unwrap_or_default();
+    let decay = format!("optim.{group}.weight_decay");
+    let mut sets = vec![
+        ("task.d_in", Value::Integer(mode.d_in as i64)),
+        ("task.d_out", Value::Integer(dout as i64)),
+        ("task.lambda", Value::Float(lambda)),
+        (decay.as_str(), Value::Float(gamma)),
+        ("eval.log_points", Value::Integer(mode.log_points as i64)),
+    ];
+    if let Some(n) = mode.n_test {
+        sets.push(("task.n_test", Value::Integer(n as i64)));
+    }
+    let mut c = base.with(&sets)?;
     c.name = format!("lambda={} dout={dout} gamma={}", short(lambda), sci(gamma));
     c.description = format!(
         "groklab repro levi2023 ({} mode): linear teacher-student, lambda={lambda}, dout={dout}, \
          gamma={gamma}, d_in={}",
         mode.name, mode.d_in
     );
-    if let TaskConfig::TeacherStudent(t) = &mut c.task {
-        t.d_in = mode.d_in;
-        t.d_out = dout;
-        t.lambda = Some(lambda);
-        t.n_train = None;
-        if let Some(n) = mode.n_test {
-            t.n_test = n;
-        }
-    }
-    for g in c.optim.values_mut() {
-        g.weight_decay = gamma;
-    }
-    c.eval.log_points = mode.log_points;
     let th = theory_of(&c).ok_or_else(|| CliError::Work("the base preset is not linear".into()))?;
     th.validate()
         .map_err(|e| CliError::Work(format!("simulation {}: {e}", c.name)))?;
@@ -208,18 +208,19 @@ fn linear_config(mode: &Mode, lambda: f64, dout: usize, gamma: f64) -> Result<Co
 }
 
 fn deep_config(mode: &Mode, dh: usize, act: &str) -> Result<Config, CliError> {
-    let mut c = groklab_engine::presets::load(&format!("levi2023-fig5-{act}"))?;
+    let mut sets = vec![
+        ("task.d_in", Value::Integer(mode.d_in as i64)),
+        (
+            "model.d_hidden",
+            Value::Array(vec![Value::Integer(dh as i64)]),
+        ),
+        ("eval.log_points", Value::Integer(mode.log_points as i64)),
+    ];
+    if let Some(n) = mode.n_test {
+        sets.push(("task.n_test", Value::Integer(n as i64)));
+    }
+    let mut c = groklab_engine::presets::load(&format!("levi2023-fig5-{act}"))?.with(&sets)?;
     c.name = format!("deep {act} dh={dh}");
-    if let TaskConfig::TeacherStudent(t) = &mut c.task {
-        t.d_in = mode.d_in;
-        if let Some(n) = mode.n_test {
-            t.n_test = n;
-        }
-    }
-    if let ModelConfig::Mlp(m) = &mut c.model {
-        m.d_hidden = vec![dh];
-    }
-    c.eval.log_points = mode.log_points;
     c.train.steps = c.train.steps.min(mode.max_steps);
     Ok(c)
 }

@@ -5,7 +5,8 @@
 use super::figure::{Point, Stats};
 use crate::commands::CliError;
 use groklab_engine::Config;
-use groklab_engine::config::{ModelConfig, TaskConfig};
+use groklab_engine::model::mlp::MlpConfig;
+use groklab_engine::task::teacher_student::TeacherStudent;
 use groklab_engine::train::{Metrics, TrainOptions, train};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -64,7 +65,7 @@ pub struct SimRuns {
 
 /// Rough cost of one seed (multiply-adds of training plus evaluation), to schedule long runs first.
 fn cost(c: &Config) -> f64 {
-    let (TaskConfig::TeacherStudent(t), ModelConfig::Mlp(m)) = (&c.task, &c.model) else {
+    let (Some(t), Some(m)) = (c.task.get::<TeacherStudent>(), c.model.get::<MlpConfig>()) else {
         return c.train.steps as f64;
     };
     let mut widths = vec![t.d_in];
@@ -75,7 +76,7 @@ fn cost(c: &Config) -> f64 {
     params * (3.0 * c.train.steps as f64 * t.n_train() as f64 + evals)
 }
 
-pub use groklab_engine::probe::linear::linear_theory as theory_of;
+pub use groklab_engine::probe::linear_theory::linear_theory as theory_of;
 
 /// Trains `seeds` seeds of every simulation of `plan` on `threads` threads, printing one line per
 /// finished run on stderr.
@@ -209,10 +210,7 @@ pub struct SimTimes {
 
 impl SimRuns {
     pub fn d_in(&self) -> Option<usize> {
-        match &self.config.task {
-            TaskConfig::TeacherStudent(t) => Some(t.d_in),
-            TaskConfig::Addition(_) => None,
-        }
+        self.config.task.get::<TeacherStudent>().map(|t| t.d_in)
     }
 
     /// The mean over seeds of a column at every evaluation step (steps where only some seeds have

@@ -1,12 +1,20 @@
-//! The one configuration schema: task, model, optimiser groups, training budget, evaluation schedule
-//! and phase thresholds. A config comes from a preset or a file, then `key=value` overrides, and is
-//! validated into these structs before any work starts. Serialising a [`Config`] gives TOML that
+//! The one configuration schema: task, model, loss, optimiser groups, training budget, evaluation
+//! schedule and phase thresholds. A config comes from a preset or a file, then `key=value`
+//! overrides, and is validated into these structs before any work starts: the task, model and loss
+//! tables are read by their registered kinds ([`crate::task::TASKS`], [`crate::model::MODELS`],
+//! [`crate::loss::LOSSES`]), the model is built against the task's shape, and every parameter must
+//! fall in exactly one optimiser group. Serialising a [`Config`] gives TOML that
 //! [`Config::from_toml`] reads back to the same value (the resolved `config.toml` of a run).
 
-pub mod reader;
-
+use crate::choice;
+use crate::loss::{LOSSES, LossConfig, default_kind};
+use crate::model::{MODELS, Model, ModelConfig};
+pub use crate::ops::Activation;
 pub use crate::params::Precision;
-use reader::{ConfigError, Reader};
+pub use crate::reader::ConfigError;
+use crate::reader::Reader;
+use crate::schedule::LrSchedule;
+use crate::task::{Dataset, TASKS, TaskConfig};
 use serde::Serialize;
 use toml::{Table, Value};
 
@@ -21,150 +29,12 @@ pub struct Config {
     pub seed: u64,
     pub task: TaskConfig,
     pub model: ModelConfig,
+    pub loss: LossConfig,
     /// Optimiser parameter groups by name; every parameter belongs to exactly one.
     pub optim: std::collections::BTreeMap<String, GroupConfig>,
     pub train: TrainConfig,
     pub eval: EvalConfig,
     pub phase: PhaseConfig,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum TaskConfig {
-    /// Non-modular addition of integers 0..p-1 over unordered pairs (Liu et al. 2022).
-    Addition(AdditionTask),
-    /// Gaussian inputs labelled by a random teacher network (Levi et al. 2023).
-    TeacherStudent(TeacherStudentTask),
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TeacherStudentTask {
-    pub d_in: usize,
-    pub d_out: usize,
-    /// Training samples, when given as a count.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub n_train: Option<usize>,
-    /// lambda = d_in / n_train, when the training set is given that way.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lambda: Option<f64>,
-    /// Fresh samples for the test (validation) split.
-    pub n_test: usize,
-    /// Standard deviation of Gaussian noise added to training labels.
-    pub label_noise: f64,
-    /// `linear` (a din x dout matrix) or `same` (the student's architecture, weights drawn like the
-    /// student's at init scale 1).
-    pub teacher: TeacherKind,
-    /// A sample is correct when its mean-over-outputs squared error is below eps.
-    pub eps: f64,
-}
-
-impl TeacherStudentTask {
-    pub fn n_train(&self) -> usize {
-        match (self.n_train, self.lambda) {
-            (Some(n), _) => n,
-            (None, Some(l)) => ((self.d_in as f64 / l).round() as usize).max(1),
-            (None, None) => self.d_in,
-        }
-    }
-    /// lambda = d_in / n_train as realised (after rounding n_train).
-    pub fn realised_lambda(&self) -> f64 {
-        self.d_in as f64 / self.n_train() as f64
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TeacherKind {
-    Linear,
-    Same,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AdditionTask {
-    /// Integers 0..p-1; p (p + 1) / 2 unordered pairs, 2p - 1 classes.
-    pub p: usize,
-    /// Training-set size: an integer count or a fraction of all pairs.
-    pub train: TrainSize,
-}
-
-/// A count (TOML integer) or a fraction in (0, 1] (TOML float).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum TrainSize {
-    Count(usize),
-    Fraction(f64),
-}
-
-impl TrainSize {
-    /// The number of training samples out of `total`; a fraction rounds to the nearest count.
-    pub fn count(self, total: usize) -> usize {
-        match self {
-            TrainSize::Count(n) => n,
-            TrainSize::Fraction(f) => ((f * total as f64).round() as usize).clamp(1, total),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum ModelConfig {
-    /// Learned embeddings summed into an MLP decoder: (a, b) -> Dec(E_a + E_b).
-    Toy(ToyModel),
-    /// A multilayer perceptron on dense inputs; with no hidden layer, a linear map.
-    Mlp(MlpModel),
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MlpModel {
-    /// Hidden widths; empty for a linear student d_in -> d_out.
-    pub d_hidden: Vec<usize>,
-    pub act_fn: Activation,
-    /// Whether layers have biases.
-    pub bias: bool,
-    pub init: Init,
-    /// Multiplies the initial weights (alpha in Levi et al.).
-    pub init_scale: f64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Init {
-    /// Weights N(0, 1 / (2 d_in d_out)) per layer (variance), as Levi et al.; biases zero.
-    Levi,
-    /// PyTorch's nn.Linear default: U(-1/sqrt(d_in), 1/sqrt(d_in)) for weights and biases.
-    Pytorch,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ToyModel {
-    /// Embedding dimension d.
-    pub d_embed: usize,
-    /// Embeddings start uniform in [-s/2, s/2].
-    pub init_scale: f64,
-    /// Hidden widths of the decoder MLP.
-    pub d_hidden: Vec<usize>,
-    /// Hidden activation.
-    pub act_fn: Activation,
-    pub head: Head,
-    /// Dimension of the random regression targets (regression head only).
-    pub d_target: usize,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Activation {
-    Tanh,
-    Relu,
-    Identity,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Head {
-    /// MSE to fixed random target vectors; correct when the nearest target is the right class.
-    Regression,
-    /// Cross-entropy over the classes; correct when the argmax is the right class.
-    Classification,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -192,6 +62,9 @@ pub struct GroupConfig {
     /// Divide the weight decay by the model's output dimension (the convention of Levi et al.,
     /// whose penalty enters divided by d_out).
     pub decay_per_output: bool,
+    /// Warm-up and decay of the learning rate (`warmup_steps`, `decay`, `min_lr`).
+    #[serde(flatten)]
+    pub schedule: LrSchedule,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -245,13 +118,25 @@ impl Config {
         let name = r.string_or("name", "custom")?;
         let description = r.string_or("description", "")?;
         let seed = r.u64_or("seed", 0)?;
-        let task = read_task(r.table("task")?)?;
-        let model = read_model(r.table("model")?, &task)?;
+        let task = choice::read(r.table("task")?, TASKS, "addition")?;
+        let shape = task.shape();
+        let model_table = r.table("model")?;
+        // A kind that cannot take this task's data is the error to report, before its keys.
+        if let Some(Value::String(kind)) = model_table.peek("kind")
+            && MODELS.iter().any(|e| e.kind == kind)
+            && !crate::model::kinds_for(&shape).contains(&kind.as_str())
+        {
+            return Err(crate::model::does_not_fit(kind, &shape));
+        }
+        let model = choice::read(model_table, MODELS, task.default_model())?;
+        let built = model.build(&shape)?;
+        task.check_student(built.dense_stack().as_ref())?;
+        let loss = read_loss(r.table("loss")?, &*built)?;
         let mut optim = std::collections::BTreeMap::new();
         for (group, gr) in r.tables("optim")? {
             optim.insert(group, read_group(gr)?);
         }
-        let train = read_train(r.table("train")?, &task)?;
+        let train = read_train(r.table("train")?, task.n_train())?;
         let eval = read_eval(r.table("eval")?)?;
         let phase = read_phase(r.table("phase")?)?;
         r.finish()?;
@@ -261,12 +146,13 @@ impl Config {
             seed,
             task,
             model,
+            loss,
             optim,
             train,
             eval,
             phase,
         };
-        cfg.check_groups()?;
+        cfg.check_groups(&*built)?;
         Ok(cfg)
     }
 
@@ -275,9 +161,37 @@ impl Config {
         toml::to_string(self).expect("a validated config serialises to TOML")
     }
 
+    /// This config with `key.path = value` overrides, read and validated again as a whole.
+    pub fn with(&self, sets: &[(&str, Value)]) -> Result<Config, ConfigError> {
+        let mut table: Table =
+            self.to_toml()
+                .parse()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    source: format!("the resolved config of {}", self.name),
+                    message: e.to_string(),
+                })?;
+        for (key, value) in sets {
+            crate::reader::set(&mut table, key, value.clone())?;
+        }
+        Config::from_table(table)
+    }
+
+    /// The model built for the task's shape (validated when the config was read).
+    pub fn build_model(&self) -> Box<dyn Model> {
+        self.model
+            .build(&self.task.shape())
+            .expect("the model was built against this shape when the config was read")
+    }
+
+    /// The dataset of this config's seed.
+    pub fn dataset(&self) -> Dataset {
+        let student = self.build_model().dense_stack();
+        self.task.build(self.seed, student.as_ref())
+    }
+
     /// Every parameter must fall in exactly one optimiser group, and every group must hold something.
-    fn check_groups(&self) -> Result<(), ConfigError> {
-        let names = crate::model::param_names(&self.model, &self.task);
+    fn check_groups(&self, model: &dyn Model) -> Result<(), ConfigError> {
+        let names: Vec<&str> = model.specs().iter().map(|s| s.name.as_str()).collect();
         if self.optim.is_empty() {
             return Err(ConfigError::Missing {
                 key: "optim".into(),
@@ -302,28 +216,20 @@ impl Config {
             }
         }
         for n in &names {
-            let owners: Vec<&String> = self
+            let owners: Vec<&str> = self
                 .optim
                 .iter()
                 .filter(|(_, g)| g.params.iter().any(|p| path_has_prefix(n, p)))
-                .map(|(k, _)| k)
+                .map(|(k, _)| k.as_str())
                 .collect();
             if owners.len() != 1 {
-                let key = format!("optim.*.params (parameter {n})");
                 let value = if owners.is_empty() {
                     "in no group".to_string()
                 } else {
-                    format!(
-                        "in groups {}",
-                        owners
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
+                    format!("in groups {}", owners.join(", "))
                 };
                 return Err(ConfigError::Invalid {
-                    key,
+                    key: format!("optim.*.params (parameter {n})"),
                     value,
                     allowed: "exactly one group per parameter".into(),
                 });
@@ -355,161 +261,27 @@ pub fn path_has_prefix(path: &str, prefix: &str) -> bool {
     path == prefix || (path.starts_with(prefix) && path[prefix.len()..].starts_with('.'))
 }
 
-fn read_task(mut r: Reader) -> Result<TaskConfig, ConfigError> {
-    let kind = r.choice_or("kind", "addition", &["addition", "teacher-student"])?;
-    let task = match kind.as_str() {
-        "teacher-student" => {
-            let d_in = r.usize_or("d_in", 1000, 1, 100_000)?;
-            let d_out = r.usize_or("d_out", 1, 1, 100_000)?;
-            let n_train = r.raw("n_train");
-            let lambda = r.raw("lambda");
-            let (n_train, lambda) = match (n_train, lambda) {
-                (Some(_), Some(v)) => {
-                    return Err(r.invalid(
-                        "lambda",
-                        &v,
-                        "either task.n_train or task.lambda, not both",
-                    ));
-                }
-                (Some(Value::Integer(n)), None) if (1..=10_000_000).contains(&n) => {
-                    (Some(n as usize), None)
-                }
-                (Some(v), None) => {
-                    return Err(r.invalid("n_train", &v, "an integer from 1 to 10000000"));
-                }
-                (None, Some(v)) => match v.as_float().or(v.as_integer().map(|i| i as f64)) {
-                    Some(l) if l > 0.0 && l.is_finite() && d_in as f64 / l <= 1e7 => {
-                        (None, Some(l))
-                    }
-                    _ => return Err(r.invalid("lambda", &v, "a number > 0 (d_in / n_train)")),
-                },
-                (None, None) => (None, Some(0.5)),
-            };
-            let n_test = r.usize_or("n_test", 10_000, 1, 10_000_000)?;
-            let label_noise = r.f64_or("label_noise", 0.0, |x| x >= 0.0, NON_NEGATIVE)?;
-            let teacher = match r
-                .choice_or("teacher", "linear", &["linear", "same"])?
-                .as_str()
-            {
-                "same" => TeacherKind::Same,
-                _ => TeacherKind::Linear,
-            };
-            let eps = r.f64_or("eps", 1e-3, |x| x > 0.0, POSITIVE)?;
-            TaskConfig::TeacherStudent(TeacherStudentTask {
-                d_in,
-                d_out,
-                n_train,
-                lambda,
-                n_test,
-                label_noise,
-                teacher,
-                eps,
+fn read_loss(r: Reader, model: &dyn Model) -> Result<LossConfig, ConfigError> {
+    let head = model.head();
+    let loss = choice::read(r, LOSSES, default_kind(head))?;
+    if !loss.fits(head) {
+        let fit: Vec<String> = LOSSES
+            .iter()
+            .filter_map(|e| {
+                let mut r = Reader::new("loss", Table::new());
+                (e.read)(&mut r)
+                    .ok()
+                    .filter(|l| l.fits(head))
+                    .map(|_| format!("{:?}", e.kind))
             })
-        }
-        "addition" => {
-            let p = r.usize_or("p", 10, 2, 1000)?;
-            let total = crate::task::addition_pairs(p);
-            let train = read_train_size(&mut r, "train", total, TrainSize::Count(total * 9 / 11))?;
-            TaskConfig::Addition(AdditionTask { p, train })
-        }
-        other => unreachable!("choice_or admitted task kind {other}"),
-    };
-    r.finish()?;
-    Ok(task)
-}
-
-fn read_train_size(
-    r: &mut Reader,
-    key: &'static str,
-    total: usize,
-    default: TrainSize,
-) -> Result<TrainSize, ConfigError> {
-    let allowed =
-        format!("an integer count from 1 to {total}, or a fraction in (0, 1] such as 0.8");
-    match r.raw(key) {
-        None => Ok(default),
-        Some(Value::Integer(n)) if n >= 1 && n as usize <= total => {
-            Ok(TrainSize::Count(n as usize))
-        }
-        Some(Value::Float(f)) if f > 0.0 && f <= 1.0 => Ok(TrainSize::Fraction(f)),
-        Some(v) => Err(r.invalid(key, &v, allowed)),
+            .collect();
+        return Err(ConfigError::Invalid {
+            key: "loss.kind".into(),
+            value: format!("{:?}", crate::choice::Kind::kind(&*loss)),
+            allowed: format!("a loss for the model's {head:?} head: {}", fit.join(", ")),
+        });
     }
-}
-
-fn read_model(mut r: Reader, task: &TaskConfig) -> Result<ModelConfig, ConfigError> {
-    let (default, fits) = match task {
-        TaskConfig::Addition(_) => ("toy", "toy"),
-        TaskConfig::TeacherStudent(_) => ("mlp", "mlp"),
-    };
-    let kind = r.choice_or("kind", default, &["toy", "mlp"])?;
-    if kind != fits {
-        let task_kind = match task {
-            TaskConfig::Addition(_) => "addition",
-            TaskConfig::TeacherStudent(_) => "teacher-student",
-        };
-        return Err(r.invalid(
-            "kind",
-            &Value::String(kind),
-            format!("\"{fits}\" for task.kind = \"{task_kind}\""),
-        ));
-    }
-    let model = match kind.as_str() {
-        "mlp" => {
-            let d_hidden = r.usize_list_or("d_hidden", &[], 1)?;
-            let act_fn = read_activation(&mut r, "identity")?;
-            let bias = r.bool_or("bias", false)?;
-            let init = match r.choice_or("init", "levi", &["levi", "pytorch"])?.as_str() {
-                "pytorch" => Init::Pytorch,
-                _ => Init::Levi,
-            };
-            let init_scale = r.f64_or("init_scale", 1.0, |x| x >= 0.0, NON_NEGATIVE)?;
-            ModelConfig::Mlp(MlpModel {
-                d_hidden,
-                act_fn,
-                bias,
-                init,
-                init_scale,
-            })
-        }
-        "toy" => {
-            let d_embed = r.usize_or("d_embed", 1, 1, 4096)?;
-            let init_scale = r.f64_or("init_scale", 1.0, |x| x >= 0.0, NON_NEGATIVE)?;
-            let d_hidden = r.usize_list_or("d_hidden", &[200, 200], 1)?;
-            let act_fn = read_activation(&mut r, "tanh")?;
-            let head = match r
-                .choice_or("head", "regression", &["regression", "classification"])?
-                .as_str()
-            {
-                "classification" => Head::Classification,
-                _ => Head::Regression,
-            };
-            let d_target = r.usize_or("d_target", 30, 1, 4096)?;
-            ModelConfig::Toy(ToyModel {
-                d_embed,
-                init_scale,
-                d_hidden,
-                act_fn,
-                head,
-                d_target,
-            })
-        }
-        other => unreachable!("choice_or admitted model kind {other}"),
-    };
-    r.finish()?;
-    Ok(model)
-}
-
-fn read_activation(r: &mut Reader, default: &str) -> Result<Activation, ConfigError> {
-    Ok(
-        match r
-            .choice_or("act_fn", default, &["tanh", "relu", "identity"])?
-            .as_str()
-        {
-            "relu" => Activation::Relu,
-            "identity" => Activation::Identity,
-            _ => Activation::Tanh,
-        },
-    )
+    Ok(loss)
 }
 
 fn read_group(mut r: Reader) -> Result<GroupConfig, ConfigError> {
@@ -547,6 +319,7 @@ fn read_group(mut r: Reader) -> Result<GroupConfig, ConfigError> {
         "a number in [0, 1)",
     )?;
     let decay_per_output = r.bool_or("decay_per_output", false)?;
+    let schedule = LrSchedule::read(&mut r, lr)?;
     r.finish()?;
     Ok(GroupConfig {
         params,
@@ -557,15 +330,12 @@ fn read_group(mut r: Reader) -> Result<GroupConfig, ConfigError> {
         weight_decay,
         momentum,
         decay_per_output,
+        schedule,
     })
 }
 
-fn read_train(mut r: Reader, task: &TaskConfig) -> Result<TrainConfig, ConfigError> {
+fn read_train(mut r: Reader, n_train: usize) -> Result<TrainConfig, ConfigError> {
     let steps = r.usize_or("steps", 5000, 1, 100_000_000)?;
-    let n_train = match task {
-        TaskConfig::Addition(t) => t.train.count(crate::task::addition_pairs(t.p)),
-        TaskConfig::TeacherStudent(t) => t.n_train(),
-    };
     let batch_size = r.usize_or("batch_size", 0, 0, n_train)?;
     let dtype = match r.choice_or("dtype", "f32", &["f32", "f64"])?.as_str() {
         "f64" => Precision::F64,
@@ -611,4 +381,63 @@ fn read_phase(mut r: Reader) -> Result<PhaseConfig, ConfigError> {
         gap,
         budget,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every registered kind's entry name is the kind its component reports.
+    #[test]
+    fn registries_agree_with_their_components() {
+        for e in TASKS {
+            let mut r = Reader::new("task", Table::new());
+            assert_eq!(
+                crate::choice::Kind::kind(&*(e.read)(&mut r).unwrap()),
+                e.kind
+            );
+        }
+        for e in MODELS {
+            let mut r = Reader::new("model", Table::new());
+            assert_eq!(
+                crate::choice::Kind::kind(&*(e.read)(&mut r).unwrap()),
+                e.kind
+            );
+        }
+        for e in LOSSES {
+            let mut r = Reader::new("loss", Table::new());
+            assert_eq!(
+                crate::choice::Kind::kind(&*(e.read)(&mut r).unwrap()),
+                e.kind
+            );
+        }
+    }
+
+    #[test]
+    fn overrides_revalidate_and_models_must_fit_the_task() {
+        let c = crate::presets::load("liu2022-toy").unwrap();
+        let d = c
+            .with(&[("model.d_hidden", Value::Array(vec![Value::Integer(7)]))])
+            .unwrap();
+        let names: Vec<String> = d
+            .build_model()
+            .specs()
+            .iter()
+            .map(|s| s.name.clone())
+            .collect();
+        assert_eq!(names[1..3], ["decoder.0.W", "decoder.0.b"]);
+        let e = c
+            .with(&[("model.kind", Value::String("mlp".into()))])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`model.kind`") && e.contains("\"toy\""), "{e}");
+        let e = c
+            .with(&[("loss.kind", Value::String("cross-entropy".into()))])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`loss.kind`") && e.contains("\"mse\""), "{e}");
+        let text = "[task]\nkind = \"teacher-student\"\n[model]\nkind = \"toy\"\n";
+        let e = Config::from_toml(text, "test").unwrap_err().to_string();
+        assert!(e.contains("`model.kind`") && e.contains("\"mlp\""), "{e}");
+    }
 }

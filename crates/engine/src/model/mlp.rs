@@ -1,87 +1,128 @@
 //! A multilayer perceptron on dense inputs: the students of the linear-estimator study (Levi et al.
 //! 2023). With no hidden layer it is the linear student d_in -> d_out; with hidden widths it is a
-//! deeper student. Parameters `mlp.{l}.W` [d_in, d_out] (input times W) and, with biases, `mlp.{l}.b`.
+//! deeper student. On real-valued labels its output is the prediction itself; on class labels, one
+//! logit per class.
+//!
+//! Keys: `d_hidden`, `act_fn`, `bias`, `init` (`levi` or `pytorch`), `init_scale` (alpha).
+//! Parameters `mlp.{l}.W` [d_in, d_out] (input times W) and, with biases, `mlp.{l}.b`.
+//! Hook points: `mlp.{l}.hook_pre` and `mlp.{l}.hook_post` of every hidden layer.
 
-use super::{Inputs, Model, ParamSpec, uniform};
-use crate::config::{Init, MlpModel, TaskConfig};
+use super::{Hooks, Inputs, Model, ModelSpec, does_not_fit};
+use crate::head::Head;
+use crate::init::Init;
+use crate::ops::Activation;
+use crate::params::{ParamSpec, ParamTensors};
+use crate::reader::{ConfigError, Reader};
+use crate::shape::{DenseStack, Input, IoShape, Output};
 use burn::prelude::*;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
+use serde::Serialize;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MlpConfig {
+    /// Hidden widths; empty for a linear student d_in -> d_out.
+    pub d_hidden: Vec<usize>,
+    pub act_fn: Activation,
+    /// Whether layers have biases.
+    pub bias: bool,
+    pub init: Init,
+    /// Multiplies the initial weights (alpha in Levi et al.).
+    pub init_scale: f64,
+}
+
+pub fn read(r: &mut Reader) -> Result<Arc<dyn ModelSpec>, ConfigError> {
+    let d_hidden = r.usize_list_or("d_hidden", &[], 1, 1_000_000, 1000)?;
+    let act_fn = Activation::read(r, "identity")?;
+    let bias = r.bool_or("bias", false)?;
+    let init = match r.choice_or("init", "levi", &["levi", "pytorch"])?.as_str() {
+        "pytorch" => Init::Pytorch,
+        _ => Init::Levi,
+    };
+    let init_scale = r.f64_or("init_scale", 1.0, |x| x >= 0.0, "a finite number >= 0")?;
+    Ok(Arc::new(MlpConfig {
+        d_hidden,
+        act_fn,
+        bias,
+        init,
+        init_scale,
+    }))
+}
+
+impl crate::choice::Kind for MlpConfig {
+    fn kind(&self) -> &'static str {
+        "mlp"
+    }
+}
+
+impl ModelSpec for MlpConfig {
+    fn fits(&self, shape: &IoShape) -> bool {
+        matches!(shape.input, Input::Dense { .. })
+    }
+
+    fn build(&self, shape: &IoShape) -> Result<Box<dyn Model>, ConfigError> {
+        let Input::Dense { dim } = shape.input else {
+            return Err(does_not_fit("mlp", shape));
+        };
+        let head = match shape.output {
+            Output::Values(_) => Head::Values,
+            Output::Classes(_) => Head::Logits,
+        };
+        let widths = super::widths(dim, &self.d_hidden, head.d_out(shape.output));
+        let mut specs = Vec::new();
+        let mut layers = Vec::new();
+        for (l, w) in widths.windows(2).enumerate() {
+            let wn = format!("mlp.{l}.W");
+            specs.push(ParamSpec::new(&wn, &[w[0], w[1]]));
+            let bn = self.bias.then(|| format!("mlp.{l}.b"));
+            if let Some(bn) = &bn {
+                specs.push(ParamSpec::new(bn, &[w[1]]));
+            }
+            layers.push(Layer {
+                w: wn,
+                b: bn,
+                hook_pre: format!("mlp.{l}.hook_pre"),
+                hook_post: format!("mlp.{l}.hook_post"),
+                width: w[1],
+            });
+        }
+        Ok(Box::new(Mlp {
+            cfg: self.clone(),
+            head,
+            widths,
+            specs,
+            layers,
+        }))
+    }
+}
+
+/// Names of one layer, made once at build so the forward pass formats nothing.
+struct Layer {
+    w: String,
+    b: Option<String>,
+    hook_pre: String,
+    hook_post: String,
+    width: usize,
+}
 
 pub struct Mlp {
-    cfg: MlpModel,
+    cfg: MlpConfig,
+    head: Head,
     /// Layer widths d_in -> hidden... -> d_out.
     widths: Vec<usize>,
-}
-
-/// Weights of a layer d_in -> d_out (row-major [d_in, d_out]) and its bias if asked for.
-/// Levi: N(0, variance 1 / (2 d_in d_out)) times `scale`, zero bias. PyTorch: U(-a, a) with
-/// a = 1/sqrt(d_in) for weights (times `scale`) and biases.
-pub fn init_layer(
-    r: &mut ChaCha8Rng,
-    init: Init,
-    d_in: usize,
-    d_out: usize,
-    scale: f64,
-    bias: bool,
-) -> (Vec<f64>, Option<Vec<f64>>) {
-    match init {
-        Init::Levi => {
-            let sd = scale / (2.0 * d_in as f64 * d_out as f64).sqrt();
-            let w = (0..d_in * d_out)
-                .map(|_| {
-                    sd * {
-                        let z: f64 = StandardNormal.sample(r);
-                        z
-                    }
-                })
-                .collect();
-            (w, bias.then(|| vec![0.0; d_out]))
-        }
-        Init::Pytorch => {
-            let a = 1.0 / (d_in as f64).sqrt();
-            let w = uniform(r, d_in * d_out, a)
-                .into_iter()
-                .map(|x| scale * x)
-                .collect();
-            (w, bias.then(|| uniform(r, d_out, a)))
-        }
-    }
-}
-
-impl Mlp {
-    pub fn new(cfg: &MlpModel, task: &TaskConfig) -> Mlp {
-        let (d_in, d_out) = match task {
-            TaskConfig::TeacherStudent(t) => (t.d_in, t.d_out),
-            TaskConfig::Addition(t) => (2, 2 * t.p - 1),
-        };
-        let widths = std::iter::once(d_in)
-            .chain(cfg.d_hidden.iter().copied())
-            .chain([d_out])
-            .collect();
-        Mlp {
-            cfg: cfg.clone(),
-            widths,
-        }
-    }
+    specs: Vec<ParamSpec>,
+    layers: Vec<Layer>,
 }
 
 impl Model for Mlp {
-    fn specs(&self) -> Vec<ParamSpec> {
-        let mut s = Vec::new();
-        for (l, w) in self.widths.windows(2).enumerate() {
-            s.push(ParamSpec::new(&format!("mlp.{l}.W"), &[w[0], w[1]]));
-            if self.cfg.bias {
-                s.push(ParamSpec::new(&format!("mlp.{l}.b"), &[w[1]]));
-            }
-        }
-        s
+    fn specs(&self) -> &[ParamSpec] {
+        &self.specs
     }
 
     fn init(&self, rng: &mut ChaCha8Rng) -> Vec<Vec<f64>> {
         let mut out = Vec::new();
         for w in self.widths.windows(2) {
-            let (weights, bias) = init_layer(
+            let (weights, bias) = crate::init::layer(
                 rng,
                 self.cfg.init,
                 w[0],
@@ -96,20 +137,21 @@ impl Model for Mlp {
     }
 
     /// Shapes: x [M, B, d_in]; mlp.l.W [M, d_in, d_out], mlp.l.b [M, 1, d_out]; output [M, B, d_out].
-    fn forward(&self, params: &[Tensor<3>], inputs: &Inputs) -> Tensor<3> {
+    fn forward(&self, p: &ParamTensors<'_>, inputs: &Inputs, hooks: &mut Hooks) -> Tensor<3> {
         let Inputs::Dense(x) = inputs else {
-            panic!("the MLP takes dense inputs")
+            unreachable!("the MLP was built for dense inputs")
         };
         let mut h = x.clone();
-        let layers = self.widths.len() - 1;
-        let per = if self.cfg.bias { 2 } else { 1 };
-        for l in 0..layers {
-            h = h.matmul(params[per * l].clone());
-            if self.cfg.bias {
-                h = h + params[per * l + 1].clone();
+        let last = self.layers.len() - 1;
+        for (l, layer) in self.layers.iter().enumerate() {
+            h = h.matmul(p.get(&layer.w).clone());
+            if let Some(b) = &layer.b {
+                h = h + p.get(b).clone();
             }
-            if l + 1 < layers {
-                h = super::activate(h, self.cfg.act_fn);
+            if l < last {
+                h = hooks.point(&layer.hook_pre, h);
+                h = self.cfg.act_fn.apply(h);
+                h = hooks.point(&layer.hook_post, h);
             }
         }
         h
@@ -117,5 +159,32 @@ impl Model for Mlp {
 
     fn d_out(&self) -> usize {
         *self.widths.last().unwrap_or(&1)
+    }
+
+    fn head(&self) -> Head {
+        self.head
+    }
+
+    fn hook_points(&self) -> Vec<(String, usize)> {
+        self.layers[..self.layers.len() - 1]
+            .iter()
+            .flat_map(|l| {
+                [
+                    (l.hook_pre.clone(), l.width),
+                    (l.hook_post.clone(), l.width),
+                ]
+            })
+            .collect()
+    }
+
+    fn activation_floats(&self) -> f64 {
+        super::activation_floats(&self.widths)
+    }
+
+    fn dense_stack(&self) -> Option<DenseStack> {
+        Some(DenseStack {
+            widths: self.widths.clone(),
+            act_fn: self.cfg.act_fn,
+        })
     }
 }

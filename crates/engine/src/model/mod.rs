@@ -1,105 +1,134 @@
-//! Models: parameter specifications (names and shapes) and a forward pass over burn tensors.
+//! Models: one file each, registered in [`MODELS`]. A model's settings ([`ModelSpec`]) build it
+//! from the task's [`IoShape`] alone; the built [`Model`] declares its parameters by name and shape
+//! and runs forward over burn tensors.
 //!
 //! Models are functional: parameters live in a host-side [`crate::params::Params`] store, are handed
-//! to `forward` as tensors with a leading member axis `[M, rows, cols]`, and the model never owns
-//! them. This is what lets one loop train a single run (M = 1) or a batched ensemble of independent
-//! members (own seeds, learning rates, weight decays) with the same code, and lets initialisation
-//! come from our own seeded generator (burn's flex RNG is process-global). Models know only input
-//! and output shapes, not tasks.
+//! to `forward` as named tensors with a leading member axis `[M, rows, cols]`, and the model never
+//! owns them. This is what lets one loop train a single run (M = 1) or a batched ensemble of
+//! independent members (own seeds, learning rates, weight decays) with the same code, and lets
+//! initialisation come from our own seeded generator (burn's flex RNG is process-global).
 //!
-//! Parameter names follow TransformerLens words: `embed.W_E` [d_vocab, d_model]; MLP layers
-//! `decoder.{l}.W` [d_in, d_out] (input times W, not PyTorch's orientation) and `decoder.{l}.b` [d_out];
-//! plain MLPs (the linear-estimator students) `mlp.{l}.W` and `mlp.{l}.b`.
+//! Names follow TransformerLens words: `embed.W_E` [d_vocab, d_model]; MLP layers `decoder.{l}.W`
+//! [d_in, d_out] (input times W, not PyTorch's orientation) and `decoder.{l}.b` [d_out]; plain MLPs
+//! (the linear-estimator students) `mlp.{l}.W` and `mlp.{l}.b`. Activations pass hook points
+//! ([`Hooks`]) named the same way: `hook_embed`, `decoder.{l}.hook_pre`, `mlp.{l}.hook_post`.
 
+pub mod hooks;
 pub mod mlp;
 pub mod toy;
 
-use crate::config::{ModelConfig, TaskConfig};
+pub use hooks::Hooks;
+
+use crate::choice::{Choice, Entry, Kind};
+use crate::head::Head;
+use crate::params::{ParamSpec, ParamTensors};
+use crate::reader::ConfigError;
+use crate::shape::{DenseStack, IoShape};
 use burn::prelude::*;
 use rand_chacha::ChaCha8Rng;
 
-/// One parameter of one member: its name and shape as written to checkpoints.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParamSpec {
-    pub name: String,
-    pub shape: Vec<usize>,
-}
+/// Every model, by kind (one line each).
+pub const MODELS: &[Entry<dyn ModelSpec>] = &[
+    Entry {
+        kind: "toy",
+        read: toy::read,
+    },
+    Entry {
+        kind: "mlp",
+        read: mlp::read,
+    },
+];
 
-impl ParamSpec {
-    pub fn new(name: &str, shape: &[usize]) -> ParamSpec {
-        ParamSpec {
-            name: name.into(),
-            shape: shape.to_vec(),
-        }
-    }
-    pub fn numel(&self) -> usize {
-        self.shape.iter().product()
-    }
-    /// The compute view of one member: all leading dimensions folded into rows.
-    pub fn rows_cols(&self) -> [usize; 2] {
-        let cols = *self.shape.last().unwrap_or(&1);
-        [self.numel() / cols.max(1), cols]
-    }
+/// The `[model]` table of a config.
+pub type ModelConfig = Choice<dyn ModelSpec>;
+
+/// A model's settings, as read from its table.
+pub trait ModelSpec: Kind {
+    /// Whether the model can take data of `shape`.
+    fn fits(&self, shape: &IoShape) -> bool;
+    /// The model for data of `shape`, or an error naming the key that does not fit. Cheap: it
+    /// allocates no parameters.
+    fn build(&self, shape: &IoShape) -> Result<Box<dyn Model>, ConfigError>;
 }
 
 /// Inputs of a batch for M members.
 #[allow(clippy::large_enum_variant)] // one per batch, built once: boxing would buy nothing
 pub enum Inputs {
-    /// Token ids per position, each [M, B] (the addition task has two positions).
+    /// Token ids per position, each [M, B].
     Tokens(Vec<Tensor<2, Int>>),
     /// Dense features [M, B, d_in].
     Dense(Tensor<3>),
 }
 
-/// What a model must provide to the trainer.
+/// A built model: what the trainer and the probes use.
 pub trait Model: Send + Sync {
     /// Parameters in a fixed order (the order of checkpoints and of the optimiser).
-    fn specs(&self) -> Vec<ParamSpec>;
+    fn specs(&self) -> &[ParamSpec];
     /// Initial values of one member, in `specs` order, drawn from `rng`.
     fn init(&self, rng: &mut ChaCha8Rng) -> Vec<Vec<f64>>;
-    /// Output [M, B, d_out] from parameters ([M, rows, cols] each, in `specs` order).
-    fn forward(&self, params: &[Tensor<3>], inputs: &Inputs) -> Tensor<3>;
+    /// Output [M, B, d_out]; every activation of interest passes `hooks`.
+    fn forward(&self, params: &ParamTensors<'_>, inputs: &Inputs, hooks: &mut Hooks) -> Tensor<3>;
     /// Output dimension.
     fn d_out(&self) -> usize;
-}
-
-/// Builds the model a config asks for, sized for its task.
-pub fn build(model: &ModelConfig, task: &TaskConfig) -> Box<dyn Model> {
-    match model {
-        ModelConfig::Toy(m) => Box::new(toy::Toy::new(m, task)),
-        ModelConfig::Mlp(m) => Box::new(mlp::Mlp::new(m, task)),
+    /// What the output is.
+    fn head(&self) -> Head;
+    /// The hook points `forward` passes, with their widths, in order.
+    fn hook_points(&self) -> Vec<(String, usize)>;
+    /// Floats one sample's forward and backward pass holds (the memory check, before allocating).
+    fn activation_floats(&self) -> f64;
+    /// The architecture as a dense stack, for models that are one.
+    fn dense_stack(&self) -> Option<DenseStack> {
+        None
     }
 }
 
-/// Parameter names of a config's model, without building anything heavy (used to validate groups).
-pub fn param_names(model: &ModelConfig, task: &TaskConfig) -> Vec<String> {
-    build(model, task)
-        .specs()
-        .into_iter()
-        .map(|s| s.name)
-        .collect()
-}
-
-/// A hidden activation.
-pub(crate) fn activate(h: Tensor<3>, act: crate::config::Activation) -> Tensor<3> {
-    use crate::config::Activation;
-    match act {
-        Activation::Tanh => crate::ops::tanh(h),
-        Activation::Relu => burn::tensor::activation::relu(h),
-        Activation::Identity => h,
-    }
-}
-
-/// Uniform draws in [-a, a], the PyTorch default for `nn.Linear` with a = 1/sqrt(fan_in).
-pub(crate) fn uniform(rng: &mut ChaCha8Rng, n: usize, a: f64) -> Vec<f64> {
-    use rand::RngExt;
-    (0..n)
-        .map(|_| {
-            if a > 0.0 {
-                rng.random_range(-a..a)
-            } else {
-                0.0
-            }
+/// The model kinds whose default settings accept data of `shape` (for error messages).
+pub fn kinds_for(shape: &IoShape) -> Vec<&'static str> {
+    MODELS
+        .iter()
+        .filter(|e| {
+            let mut r = crate::reader::Reader::new("model", toml::Table::new());
+            (e.read)(&mut r).is_ok_and(|m| m.fits(shape))
         })
+        .map(|e| e.kind)
         .collect()
+}
+
+/// The error for a model that cannot take a task's inputs or labels.
+pub fn does_not_fit(kind: &str, shape: &IoShape) -> ConfigError {
+    let fits = kinds_for(shape);
+    ConfigError::Invalid {
+        key: "model.kind".into(),
+        value: format!("{kind:?}"),
+        allowed: format!(
+            "a model for the task's inputs ({}) and labels ({}); {}",
+            shape.input.describe(),
+            shape.output.describe(),
+            if fits.is_empty() {
+                "no registered model fits".to_string()
+            } else {
+                format!(
+                    "these fit: {}",
+                    fits.iter()
+                        .map(|k| format!("{k:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        ),
+    }
+}
+
+/// Widths of a dense stack d_in -> hidden... -> d_out.
+pub(crate) fn widths(d_in: usize, hidden: &[usize], d_out: usize) -> Vec<usize> {
+    std::iter::once(d_in)
+        .chain(hidden.iter().copied())
+        .chain([d_out])
+        .collect()
+}
+
+/// Floats held per sample by a dense stack's forward and backward pass (the memory check).
+pub fn activation_floats(widths: &[usize]) -> f64 {
+    // pre- and post-activation, and their gradients
+    4.0 * widths.iter().map(|&w| w as f64).sum::<f64>()
 }

@@ -8,7 +8,8 @@ use super::{
     log_integers, log_steps, log_values,
 };
 use crate::commands::CliError;
-use groklab_engine::config::{ModelConfig, TaskConfig};
+use groklab_engine::model::mlp::MlpConfig;
+use groklab_engine::task::teacher_student::TeacherStudent;
 use groklab_report::Axis as PlotAxis;
 use groklab_theory::linear::times::{critical_gamma, delta_t_limit};
 use groklab_theory::linear::{Axis, LinearTheory, loss_threshold};
@@ -39,7 +40,7 @@ fn dt_curve(base: &LinearTheory, axis: Axis, values: &[f64]) -> Result<Vec<Point
 
 /// Theory times at a simulation's own parameters (linear students only).
 fn theory_times(r: &SimRuns) -> Option<(Option<f64>, Option<f64>)> {
-    if let ModelConfig::Mlp(m) = &r.config.model
+    if let Some(m) = r.config.model.get::<MlpConfig>()
         && !m.d_hidden.is_empty()
     {
         return None;
@@ -492,7 +493,7 @@ impl Levi2023 {
             acc.sort_by_key(|c| c.series.starts_with("identity"));
             acc.extend(theory);
             let what = sample.map_or(String::new(), |c| {
-                let (TaskConfig::TeacherStudent(t), Some(g)) = (&c.task, c.optim.values().next())
+                let (Some(t), Some(g)) = (c.task.get::<TeacherStudent>(), c.optim.values().next())
                 else {
                     return String::new();
                 };

@@ -12,10 +12,12 @@
 //!   the run's lambda, dout, gamma, eta, eps and init scale (linear student), or the two-layer mapping
 //!   (two-layer linear student) started from this run's initial generalisation loss.
 
-use super::{EvalContext, Probe};
-use crate::config::{
-    Activation, Config, Init, ModelConfig, OptimizerKind, TaskConfig, TeacherKind,
-};
+use super::{EvalContext, Probe, ProbeSetup};
+use crate::config::{Config, OptimizerKind};
+use crate::init::Init;
+use crate::model::mlp::MlpConfig;
+use crate::ops::Activation;
+use crate::task::teacher_student::{TeacherKind, TeacherStudent};
 use faer::Mat;
 use groklab_theory::linear::{
     Clock, ExactDynamics, LinearTheory, Losses, accuracy, losses::two_layer_losses,
@@ -30,14 +32,18 @@ struct Applies {
     two_layer: bool,
 }
 
+/// One member's theory: made from that member's own config (its eta, gamma, lambda, eps).
 pub struct LinearTheoryProbe {
     applies: Applies,
     theory: Option<LinearTheory>,
     lambda: f64,
-    /// Per member: the exact dynamics (built at the first evaluation, from the initial student) and
-    /// the initial generalisation loss (for the two-layer mapping).
-    exact: Vec<Option<ExactDynamics>>,
-    initial_gen: Vec<Option<f64>>,
+    eps: f64,
+    dout: usize,
+    d_in: usize,
+    /// The exact dynamics, built at the first evaluation from the initial student.
+    exact: Option<ExactDynamics>,
+    /// The initial generalisation loss (for the two-layer mapping).
+    initial_gen: Option<f64>,
 }
 
 /// Composes linear layers [d_in, d_out] (row-major) into one matrix.
@@ -54,9 +60,8 @@ fn compose(layers: &[(Vec<f64>, usize, usize)]) -> Mat<f64> {
 /// eta, eps, alpha = init scale, the phase threshold as accuracy level, discrete GD. None for other
 /// tasks or models.
 pub fn linear_theory(config: &Config) -> Option<LinearTheory> {
-    let (TaskConfig::TeacherStudent(t), ModelConfig::Mlp(m)) = (&config.task, &config.model) else {
-        return None;
-    };
+    let t = config.task.get::<TeacherStudent>()?;
+    let m = config.model.get::<MlpConfig>()?;
     let g = config.optim.values().next()?;
     Some(LinearTheory {
         lambda: t.realised_lambda(),
@@ -74,59 +79,48 @@ pub fn linear_theory(config: &Config) -> Option<LinearTheory> {
     })
 }
 
-impl LinearTheoryProbe {
-    pub fn new(config: &Config, members: usize) -> LinearTheoryProbe {
-        let (TaskConfig::TeacherStudent(t), ModelConfig::Mlp(m)) = (&config.task, &config.model)
-        else {
-            return LinearTheoryProbe {
-                applies: Applies {
-                    gen_loss: false,
-                    exact: false,
-                    mp: false,
-                    two_layer: false,
-                },
-                theory: None,
-                lambda: f64::NAN,
-                exact: vec![None; members],
-                initial_gen: vec![None; members],
-            };
-        };
-        let linear_student = !m.bias && (m.d_hidden.is_empty() || m.act_fn == Activation::Identity);
-        let linear_teacher = t.teacher == TeacherKind::Linear || m.act_fn == Activation::Identity;
-        let group = config.optim.values().next();
-        let plain_gd = config.optim.len() == 1
-            && group.is_some_and(|g| g.optimizer == OptimizerKind::Sgd && g.momentum == 0.0)
-            && config.train.batch_size == 0;
-        let clean = t.label_noise == 0.0;
-        let one_layer = m.d_hidden.is_empty();
-        let applies = Applies {
-            gen_loss: linear_student && linear_teacher,
-            exact: one_layer && !m.bias && plain_gd && clean,
-            mp: one_layer && !m.bias && plain_gd && clean && m.init == Init::Levi,
-            two_layer: m.d_hidden.len() == 1
-                && linear_student
-                && linear_teacher
-                && plain_gd
-                && clean,
-        };
-        let lambda = t.realised_lambda();
-        let theory = linear_theory(config);
-        let theory = theory.filter(|th| th.validate().is_ok());
-        LinearTheoryProbe {
-            applies,
-            theory,
-            lambda,
-            exact: vec![None; members],
-            initial_gen: vec![None; members],
-        }
-    }
+pub fn make(s: &ProbeSetup<'_>) -> Option<Box<dyn Probe>> {
+    let config = s.config;
+    let t = config.task.get::<TeacherStudent>()?;
+    let m = config.model.get::<MlpConfig>()?;
+    let linear_student = !m.bias && (m.d_hidden.is_empty() || m.act_fn == Activation::Identity);
+    let linear_teacher = t.teacher == TeacherKind::Linear || m.act_fn == Activation::Identity;
+    let group = config.optim.values().next();
+    let plain_gd = config.optim.len() == 1
+        && group.is_some_and(|g| {
+            g.optimizer == OptimizerKind::Sgd
+                && g.momentum == 0.0
+                && g.schedule == crate::schedule::LrSchedule::default()
+        })
+        && config.train.batch_size == 0;
+    let clean = t.label_noise == 0.0;
+    let one_layer = m.d_hidden.is_empty();
+    let applies = Applies {
+        gen_loss: linear_student && linear_teacher,
+        exact: one_layer && !m.bias && plain_gd && clean,
+        mp: one_layer && !m.bias && plain_gd && clean && m.init == Init::Levi,
+        two_layer: m.d_hidden.len() == 1 && linear_student && linear_teacher && plain_gd && clean,
+    };
+    let theory = linear_theory(config).filter(|th| th.validate().is_ok());
+    Some(Box::new(LinearTheoryProbe {
+        applies,
+        theory,
+        lambda: t.realised_lambda(),
+        eps: t.eps,
+        dout: t.d_out,
+        d_in: t.d_in,
+        exact: None,
+        initial_gen: None,
+    }))
+}
 
+impl LinearTheoryProbe {
     fn student_layers(c: &EvalContext<'_>) -> Vec<(Vec<f64>, usize, usize)> {
-        (0..c.params.specs.len())
-            .map(|k| {
-                let s = &c.params.specs[k];
-                (c.params.member(k, c.member), s.shape[0], s.shape[1])
-            })
+        c.params
+            .specs()
+            .iter()
+            .zip(c.params.all())
+            .map(|(s, v)| (v, s.shape[0], s.shape[1]))
             .collect()
     }
 }
@@ -169,15 +163,10 @@ impl Probe for LinearTheoryProbe {
 
     fn compute(&mut self, c: &EvalContext<'_>) -> Vec<f64> {
         let mut out = Vec::new();
-        let TaskConfig::TeacherStudent(task) = &c.config.task else {
-            return out;
+        let (eps, dout) = (self.eps, self.dout);
+        let Some(teacher) = c.data.teacher.as_ref() else {
+            return vec![f64::NAN; self.columns().len()];
         };
-        let (eps, dout) = (task.eps, task.d_out);
-        let teacher = c
-            .data
-            .teacher
-            .as_ref()
-            .expect("teacher-student data has a teacher");
         let gen_now = self.applies.gen_loss.then(|| {
             let d = compose(&Self::student_layers(c)) - compose(&teacher.layers);
             d.squared_norm_l2() / dout as f64
@@ -185,13 +174,13 @@ impl Probe for LinearTheoryProbe {
         if self.applies.gen_loss {
             out.push(nan_if_none(gen_now));
         }
-        if self.initial_gen[c.member].is_none() {
-            self.initial_gen[c.member] = gen_now;
+        if self.initial_gen.is_none() {
+            self.initial_gen = gen_now;
         }
         let t = c.step as f64;
         if self.applies.exact {
-            if self.exact[c.member].is_none() {
-                self.exact[c.member] = self.theory.and_then(|th| {
+            if self.exact.is_none() {
+                self.exact = self.theory.and_then(|th| {
                     let crate::task::Features::Dense { x, dim } = &c.data.train.x else {
                         return None;
                     };
@@ -209,9 +198,7 @@ impl Probe for LinearTheoryProbe {
                     .ok()
                 });
             }
-            let l = self.exact[c.member]
-                .as_ref()
-                .map(|e| e.losses(t, Clock::Discrete));
+            let l = self.exact.as_ref().map(|e| e.losses(t, Clock::Discrete));
             out.extend(losses_row(l, eps, dout));
         }
         if self.applies.mp {
@@ -223,11 +210,20 @@ impl Probe for LinearTheoryProbe {
                 None => out.extend([f64::NAN; 4]),
             }
         } else if self.applies.two_layer {
-            let l = self.theory.zip(self.initial_gen[c.member]).map(|(th, g0)| {
+            let l = self.theory.zip(self.initial_gen).map(|(th, g0)| {
                 two_layer_losses(self.lambda, dout, th.eta, g0, Clock::Discrete, t)
             });
             out.extend(losses_row(l, eps, dout));
         }
         out
+    }
+
+    /// The exact dynamics hold d_in x d_in eigenvectors and a few matrices of that size.
+    fn memory_bytes(&self) -> f64 {
+        if self.applies.exact {
+            6.0 * (self.d_in as f64).powi(2) * 8.0
+        } else {
+            0.0
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Typed reading of a TOML table with errors that teach: every error names the full key, the value
 //! given and what is allowed, and keys nobody asked for are reported with the nearest known key.
+//! Every config reader (the top-level schema, each task, model and loss) builds on this leaf.
 
 use std::fmt;
 use toml::{Table, Value};
@@ -99,6 +100,11 @@ impl Reader {
             table,
             known: Vec::new(),
         }
+    }
+
+    /// The dotted path of this table (`model`, `optim.decoder`).
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
     /// The dotted name of `key` inside this table.
@@ -246,19 +252,24 @@ impl Reader {
         }
     }
 
+    /// An array of at most `max_len` integers, each from `min` to `max`.
     pub fn usize_list_or(
         &mut self,
         key: &'static str,
         default: &[usize],
         min: usize,
+        max: usize,
+        max_len: usize,
     ) -> Result<Vec<usize>, ConfigError> {
-        let allowed = format!("an array of integers >= {min}");
+        let allowed = format!("an array of at most {max_len} integers, each from {min} to {max}");
         match self.take(key) {
             None => Ok(default.to_vec()),
-            Some(Value::Array(a)) => a
+            Some(Value::Array(a)) if a.len() <= max_len => a
                 .iter()
                 .map(|x| match x {
-                    Value::Integer(i) if *i >= min as i64 => Ok(*i as usize),
+                    Value::Integer(i) if *i >= min as i64 && *i as u64 <= max as u64 => {
+                        Ok(*i as usize)
+                    }
                     _ => Err(self.invalid(key, &Value::Array(a.clone()), allowed.clone())),
                 })
                 .collect(),
@@ -279,6 +290,11 @@ impl Reader {
                 .collect()),
             Some(v) => Err(self.invalid(key, &v, allowed)),
         }
+    }
+
+    /// A value without taking it (to decide how to read the rest of the table).
+    pub fn peek(&self, key: &str) -> Option<&Value> {
+        self.table.get(key)
     }
 
     /// A raw value, for keys whose type decides their meaning (a count or a fraction).
@@ -350,7 +366,24 @@ pub fn apply_override(doc: &mut Table, spec: &str) -> Result<(), ConfigError> {
         Ok(mut t) => t.remove("v").unwrap_or(Value::String(String::new())),
         Err(_) => Value::String(raw.trim().to_string()),
     };
+    set(doc, path, value).map_err(|e| match e {
+        ConfigError::Parse { message, .. } => bad(&message),
+        other => other,
+    })
+}
+
+/// Sets `key.path` to `value` in a document, creating tables on the way.
+pub fn set(doc: &mut Table, path: &str, value: Value) -> Result<(), ConfigError> {
+    let bad = |message: String| ConfigError::Parse {
+        source: format!("key {path}"),
+        message,
+    };
     let parts: Vec<&str> = path.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(bad(
+            "the key must be a dotted path such as optim.decoder.lr".into(),
+        ));
+    }
     let mut table = doc;
     for (depth, part) in parts[..parts.len() - 1].iter().enumerate() {
         let entry = table
@@ -359,7 +392,7 @@ pub fn apply_override(doc: &mut Table, spec: &str) -> Result<(), ConfigError> {
         table = match entry {
             Value::Table(t) => t,
             _ => {
-                return Err(bad(&format!(
+                return Err(bad(format!(
                     "`{}` is not a table",
                     parts[..=depth].join(".")
                 )));

@@ -1,0 +1,62 @@
+//! What a task's data looks like to a model: the one thing tasks and models share. A task says
+//! its [`IoShape`]; a model is built from its own config and that shape, and never sees the task's
+//! config. This module depends on nothing else in the engine, so neither side imports the other.
+
+use crate::config::Activation;
+
+/// The inputs and labels of a task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IoShape {
+    pub input: Input,
+    pub output: Output,
+}
+
+/// Inputs of one sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// `positions` token ids, each in 0..vocab.
+    Tokens { vocab: usize, positions: usize },
+    /// A real vector of `dim` features.
+    Dense { dim: usize },
+}
+
+/// Labels of one sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// One class out of `n`.
+    Classes(usize),
+    /// A real vector of `dim` values.
+    Values(usize),
+}
+
+impl Output {
+    /// Words for error messages.
+    pub fn describe(self) -> String {
+        match self {
+            Output::Classes(n) => format!("class labels ({n} classes)"),
+            Output::Values(d) => format!("real-valued labels (dimension {d})"),
+        }
+    }
+}
+
+impl Input {
+    /// Words for error messages.
+    pub fn describe(self) -> String {
+        match self {
+            Input::Tokens { vocab, positions } => {
+                format!("{positions} tokens from a vocabulary of {vocab}")
+            }
+            Input::Dense { dim } => format!("dense vectors of dimension {dim}"),
+        }
+    }
+}
+
+/// A stack of dense layers, as a built model describes itself to a task that needs a network of
+/// the student's architecture (the teacher-student task's `teacher = "same"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DenseStack {
+    /// Layer widths d_in -> hidden... -> d_out.
+    pub widths: Vec<usize>,
+    /// Activation between layers.
+    pub act_fn: Activation,
+}

@@ -1,0 +1,203 @@
+//! Non-modular addition (Liu et al. 2022): the unordered pairs (i, j), i <= j < p, labelled i + j
+//! (2p - 1 classes), split at random into train and validation by the seed.
+//!
+//! Keys: `p` (integers 0..p-1), `train` (a count of training pairs, or a fraction of all pairs).
+
+use super::{Dataset, Features, Labels, Split, Task};
+use crate::files::ExtraTable;
+use crate::reader::{ConfigError, Reader};
+use crate::seed::{Stream, rng};
+use crate::shape::{DenseStack, Input, IoShape, Output};
+use rand::seq::SliceRandom;
+use serde::Serialize;
+use std::sync::Arc;
+use toml::Value;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Addition {
+    /// Integers 0..p-1; p (p + 1) / 2 unordered pairs, 2p - 1 classes.
+    pub p: usize,
+    /// Training-set size: an integer count or a fraction of all pairs.
+    pub train: TrainSize,
+}
+
+/// A count (TOML integer) or a fraction in (0, 1] (TOML float).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum TrainSize {
+    Count(usize),
+    Fraction(f64),
+}
+
+impl TrainSize {
+    /// The number of training samples out of `total`; a fraction rounds to the nearest count.
+    pub fn count(self, total: usize) -> usize {
+        match self {
+            TrainSize::Count(n) => n,
+            TrainSize::Fraction(f) => ((f * total as f64).round() as usize).clamp(1, total),
+        }
+    }
+
+    /// Reads `key` as a count from 1 to `total` or a fraction in (0, 1].
+    pub fn read(
+        r: &mut Reader,
+        key: &'static str,
+        total: usize,
+        default: TrainSize,
+    ) -> Result<TrainSize, ConfigError> {
+        let allowed =
+            format!("an integer count from 1 to {total}, or a fraction in (0, 1] such as 0.8");
+        match r.raw(key) {
+            None => Ok(default),
+            Some(Value::Integer(n)) if n >= 1 && n as usize <= total => {
+                Ok(TrainSize::Count(n as usize))
+            }
+            Some(Value::Float(f)) if f > 0.0 && f <= 1.0 => Ok(TrainSize::Fraction(f)),
+            Some(v) => Err(r.invalid(key, &v, allowed)),
+        }
+    }
+}
+
+/// Number of unordered pairs (i, j), i <= j < p.
+pub fn pairs(p: usize) -> usize {
+    p * (p + 1) / 2
+}
+
+pub fn read(r: &mut Reader) -> Result<Arc<dyn Task>, ConfigError> {
+    let p = r.usize_or("p", 10, 2, 1000)?;
+    let total = pairs(p);
+    let train = TrainSize::read(r, "train", total, TrainSize::Count(total * 9 / 11))?;
+    Ok(Arc::new(Addition { p, train }))
+}
+
+impl crate::choice::Kind for Addition {
+    fn kind(&self) -> &'static str {
+        "addition"
+    }
+}
+
+impl Task for Addition {
+    fn shape(&self) -> IoShape {
+        IoShape {
+            input: Input::Tokens {
+                vocab: self.p,
+                positions: 2,
+            },
+            output: Output::Classes(2 * self.p - 1),
+        }
+    }
+
+    fn n_train(&self) -> usize {
+        self.train.count(pairs(self.p))
+    }
+
+    fn n_val(&self) -> usize {
+        pairs(self.p) - self.n_train()
+    }
+
+    fn default_model(&self) -> &'static str {
+        "toy"
+    }
+
+    fn build(&self, seed: u64, _student: Option<&DenseStack>) -> Dataset {
+        let pairs = groklab_theory::addition::pairs(self.p);
+        let n_train = self.n_train();
+        let mut order: Vec<usize> = (0..pairs.len()).collect();
+        order.shuffle(&mut rng(seed, Stream::Split));
+        let mut train_mask = vec![false; pairs.len()];
+        for &k in &order[..n_train] {
+            train_mask[k] = true;
+        }
+        // Samples stay in their natural order inside each split: batches then depend on the seed
+        // only through the split and the batch stream.
+        let split = |keep: bool| {
+            let (mut sample, mut a, mut b, mut label) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for (k, &(i, j)) in pairs.iter().enumerate() {
+                if train_mask[k] == keep {
+                    sample.push(k);
+                    a.push(i);
+                    b.push(j);
+                    label.push(i + j);
+                }
+            }
+            Split {
+                sample,
+                x: Features::Tokens(vec![a, b]),
+                y: Labels::Classes(label),
+            }
+        };
+        Dataset {
+            train: split(true),
+            val: split(false),
+            teacher: None,
+        }
+    }
+
+    fn data_bytes(&self) -> f64 {
+        // tokens and labels of every pair, a few words each
+        pairs(self.p) as f64 * 5.0 * 8.0
+    }
+
+    /// `split.csv`: every pair with its tokens, label and whether it trains.
+    fn tables(&self, d: &Dataset) -> Vec<ExtraTable> {
+        let mut rows = Vec::new();
+        for (s, is_train) in [(&d.train, 1.0), (&d.val, 0.0)] {
+            let (Features::Tokens(tok), Labels::Classes(label)) = (&s.x, &s.y) else {
+                continue;
+            };
+            for (k, (&a, &b)) in tok[0].iter().zip(&tok[1]).enumerate() {
+                rows.push(vec![
+                    s.sample[k] as f64,
+                    a as f64,
+                    b as f64,
+                    label[k] as f64,
+                    is_train,
+                ]);
+            }
+        }
+        rows.sort_by(|x, y| x[0].total_cmp(&y[0]));
+        vec![ExtraTable {
+            file: "split.csv".into(),
+            header: ["sample", "a", "b", "label", "train"]
+                .map(String::from)
+                .to_vec(),
+            rows,
+        }]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_sizes_labels_and_determinism() {
+        let task = Addition {
+            p: 10,
+            train: TrainSize::Count(45),
+        };
+        let d = task.build(3, None);
+        assert_eq!((d.train.len(), d.val.len()), (45, 10));
+        assert_eq!(task.shape().output, Output::Classes(19));
+        for s in [&d.train, &d.val] {
+            let Features::Tokens(t) = &s.x else {
+                panic!("tokens expected")
+            };
+            for (k, (&a, &b)) in t[0].iter().zip(&t[1]).enumerate() {
+                assert!(a <= b);
+                assert_eq!(s.class(k), Some(a + b));
+            }
+        }
+        assert_eq!(d, task.build(3, None));
+        assert_ne!(d.train, task.build(4, None).train);
+        let mask = d.train_mask();
+        assert_eq!(mask.iter().filter(|&&m| m).count(), 45);
+        assert!(d.val.sample.iter().all(|&s| !mask[s]));
+        let frac = Addition {
+            p: 10,
+            train: TrainSize::Fraction(0.4),
+        };
+        assert_eq!(frac.build(0, None).train.len(), 22);
+    }
+}

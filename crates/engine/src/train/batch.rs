@@ -1,0 +1,162 @@
+//! Batches: the inputs and training targets of M members stacked along a leading member axis, and
+//! the sampler that picks each member's minibatches from its own batch stream.
+
+use crate::head::{Encoding, Target, TargetKind};
+use crate::loss::TargetTensor;
+use crate::model::Inputs;
+use crate::params::Precision;
+use crate::seed::{Stream, rng};
+use crate::task::{Features, Split};
+use burn::prelude::*;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+/// Inputs and targets of all members for one split or minibatch.
+pub struct Batch {
+    pub inputs: Inputs,
+    pub targets: TargetTensor,
+    /// Samples per member.
+    pub size: usize,
+}
+
+/// The inputs of samples `rows[m]` of `splits[m]` for every member m.
+pub fn inputs(
+    splits: &[&Split],
+    rows: &[Vec<usize>],
+    device: &Device,
+    precision: Precision,
+) -> Inputs {
+    let m = splits.len();
+    let b = rows[0].len();
+    match &splits[0].x {
+        Features::Tokens(tok) => Inputs::Tokens(
+            (0..tok.len())
+                .map(|pos| {
+                    let v: Vec<i32> = splits
+                        .iter()
+                        .zip(rows)
+                        .flat_map(|(s, r)| {
+                            let Features::Tokens(t) = &s.x else {
+                                unreachable!("members share a task")
+                            };
+                            r.iter().map(move |&k| t[pos][k] as i32)
+                        })
+                        .collect();
+                    Tensor::<2, Int>::from_data(TensorData::new(v, [m, b]), device)
+                })
+                .collect(),
+        ),
+        Features::Dense { dim, .. } => {
+            let mut v = Vec::with_capacity(m * b * dim);
+            for (s, r) in splits.iter().zip(rows) {
+                let Features::Dense { x, dim } = &s.x else {
+                    unreachable!("members share a task")
+                };
+                for &k in r {
+                    v.extend_from_slice(&x[k * dim..(k + 1) * dim]);
+                }
+            }
+            Inputs::Dense(Tensor::from_data(
+                TensorData::new(v, [m, b, *dim]),
+                (device, precision.dtype()),
+            ))
+        }
+    }
+}
+
+/// The training targets of samples `rows[m]` of `splits[m]`, of the kind the loss wants.
+pub fn targets(
+    splits: &[&Split],
+    encodings: &[&Encoding],
+    rows: &[Vec<usize>],
+    kind: TargetKind,
+    device: &Device,
+    precision: Precision,
+) -> TargetTensor {
+    let m = splits.len();
+    let b = rows[0].len();
+    match kind {
+        TargetKind::Class => {
+            let v: Vec<i32> = splits
+                .iter()
+                .zip(encodings)
+                .zip(rows)
+                .flat_map(|((s, e), r)| {
+                    r.iter().map(move |&k| match e.target(s, k, kind) {
+                        Target::Class(c) => c as i32,
+                        Target::Vector(_) => unreachable!("class targets were asked for"),
+                    })
+                })
+                .collect();
+            TargetTensor::Classes(Tensor::from_data(TensorData::new(v, [m, b, 1]), device))
+        }
+        TargetKind::Vector => {
+            let mut v = Vec::new();
+            let mut dim = 0;
+            for ((s, e), r) in splits.iter().zip(encodings).zip(rows) {
+                for &k in r {
+                    let Target::Vector(t) = e.target(s, k, kind) else {
+                        unreachable!("vector targets were asked for")
+                    };
+                    dim = t.len();
+                    v.extend_from_slice(t);
+                }
+            }
+            TargetTensor::Vectors(Tensor::from_data(
+                TensorData::new(v, [m, b, dim]),
+                (device, precision.dtype()),
+            ))
+        }
+    }
+}
+
+/// Inputs and targets together.
+pub fn batch(
+    splits: &[&Split],
+    encodings: &[&Encoding],
+    rows: &[Vec<usize>],
+    kind: TargetKind,
+    device: &Device,
+    precision: Precision,
+) -> Batch {
+    Batch {
+        inputs: inputs(splits, rows, device, precision),
+        targets: targets(splits, encodings, rows, kind, device, precision),
+        size: rows[0].len(),
+    }
+}
+
+/// Picks each member's next minibatch, reshuffling its training set whenever it runs out.
+pub struct Sampler {
+    rngs: Vec<ChaCha8Rng>,
+    order: Vec<Vec<usize>>,
+    pos: Vec<usize>,
+}
+
+impl Sampler {
+    /// One batch stream per member seed, over `n` training samples.
+    pub fn new(seeds: &[u64], n: usize) -> Sampler {
+        Sampler {
+            order: vec![(0..n).collect(); seeds.len()],
+            pos: vec![n; seeds.len()],
+            rngs: seeds.iter().map(|&s| rng(s, Stream::Batches)).collect(),
+        }
+    }
+
+    pub fn next(&mut self, b: usize) -> Vec<Vec<usize>> {
+        (0..self.rngs.len())
+            .map(|m| {
+                let mut out = Vec::with_capacity(b);
+                while out.len() < b {
+                    if self.pos[m] == self.order[m].len() {
+                        self.order[m].shuffle(&mut self.rngs[m]);
+                        self.pos[m] = 0;
+                    }
+                    out.push(self.order[m][self.pos[m]]);
+                    self.pos[m] += 1;
+                }
+                out
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,486 @@
+//! The one training loop, in three parts: [`Trainer::setup`], [`Trainer::step`] and
+//! [`Trainer::evaluate`]; [`Trainer::run`] strings them together.
+//!
+//! It trains M >= 1 members of the same shape at once (a single run is M = 1): members share the
+//! model architecture, task shape, loss and budget, and each has its own seed (data split,
+//! initialisation, batch order), learning rates, weight decays and probes, all from its own config.
+//!
+//! Each step: parameters leave the host store as autodiff leaves, the model runs forward on the
+//! batch, the loss's training form gives each member's mean loss, their sum (members' graphs are
+//! disjoint, so each gets its own gradient) is differentiated once, gradients come back to the host
+//! and the fused optimiser steps every member at its scheduled learning rate. At the evaluation
+//! steps the model runs forward without autodiff on the train and validation splits and every
+//! member's probes record a row. A member whose loss turns NaN or infinite is frozen and recorded
+//! as diverged; the others go on.
+
+pub mod batch;
+
+use crate::config::Config;
+use crate::error::EngineError;
+use crate::files::ExtraTable;
+use crate::head::Encoding;
+use crate::loss::LossConfig;
+use crate::model::{Hooks, Inputs, Model};
+use crate::optim::{GradRef, Hyper, Optimizer};
+use crate::params::{ParamSpec, Params, Precision};
+use crate::probe::{EvalContext, Probe, ProbeSetup, probes_for};
+use crate::schedule::eval_steps;
+use crate::seed::{Stream, rng};
+use crate::task::Dataset;
+use batch::{Batch, Sampler};
+use burn::prelude::*;
+use std::time::Instant;
+
+/// Metrics of one member: a header and one row per evaluation step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metrics {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<f64>>,
+}
+
+impl Metrics {
+    pub fn column(&self, name: &str) -> Option<Vec<f64>> {
+        let k = self.columns.iter().position(|c| c == name)?;
+        Some(self.rows.iter().map(|r| r[k]).collect())
+    }
+    /// The last row's value of a column.
+    pub fn last(&self, name: &str) -> Option<f64> {
+        self.column(name).and_then(|c| c.last().copied())
+    }
+}
+
+/// What one member's training produced.
+#[derive(Debug, Clone)]
+pub struct MemberResult {
+    pub metrics: Metrics,
+    pub tables: Vec<ExtraTable>,
+    /// The step whose loss was first non-finite, if any.
+    pub diverged_at: Option<usize>,
+    /// Steps actually taken.
+    pub steps: usize,
+    /// Final parameters of this member, in spec order.
+    pub final_params: Vec<Vec<f64>>,
+    /// Initial parameters of this member, in spec order (to restart or replay the run elsewhere).
+    pub initial_params: Vec<Vec<f64>>,
+}
+
+/// What a training call produced.
+#[derive(Debug, Clone)]
+pub struct TrainResult {
+    pub members: Vec<MemberResult>,
+    pub specs: Vec<ParamSpec>,
+    pub wall_seconds: f64,
+    /// Steps of the whole ensemble per second (each step advances every member).
+    pub steps_per_second: f64,
+}
+
+/// Options that do not change results.
+#[derive(Debug, Clone, Default)]
+pub struct TrainOptions {
+    /// Draw a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// Checks that configs can share one batched loop: same task, model, loss, budget and schedule,
+/// and the same parameters in each optimiser group.
+pub fn check_compatible(configs: &[Config]) -> Result<(), EngineError> {
+    let first = configs
+        .first()
+        .ok_or_else(|| EngineError::ShapeMismatch("no members".into()))?;
+    for c in &configs[1..] {
+        let differs = [
+            ("task", c.task != first.task),
+            ("model", c.model != first.model),
+            ("loss", c.loss != first.loss),
+            ("train", c.train != first.train),
+            ("eval", c.eval != first.eval),
+            (
+                "optim groups",
+                !(c.optim.keys().eq(first.optim.keys())
+                    && c.optim
+                        .iter()
+                        .all(|(k, g)| g.params == first.optim[k].params)),
+            ),
+        ];
+        if let Some((what, _)) = differs.iter().find(|d| d.1) {
+            return Err(EngineError::ShapeMismatch(format!(
+                "{} differs from {} in {what}",
+                c.name, first.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The trainer trains one member as if alone: its own data, encoding, probes and record.
+struct Member {
+    config: Config,
+    data: Dataset,
+    encoding: Encoding,
+    probes: Vec<Box<dyn Probe>>,
+    columns: Vec<String>,
+    rows: Vec<Vec<f64>>,
+    active: bool,
+    diverged_at: Option<usize>,
+    last_step: usize,
+}
+
+/// A training call in progress.
+pub struct Trainer {
+    members: Vec<Member>,
+    model: Box<dyn Model>,
+    loss: LossConfig,
+    params: Params,
+    initial: Vec<Vec<Vec<f64>>>,
+    optimizer: Optimizer,
+    precision: Precision,
+    plain: Device,
+    ad: Device,
+    /// Steps of the run and the evaluation steps still to come.
+    steps: usize,
+    evals: std::collections::VecDeque<usize>,
+    /// The whole training set on the autodiff device, when every step uses it.
+    full_batch: Option<Batch>,
+    batch_size: usize,
+    sampler: Sampler,
+    eval_train: Inputs,
+    eval_val: Option<Inputs>,
+    name: String,
+}
+
+impl Trainer {
+    /// Builds everything a training call needs: checks that the members fit together and in
+    /// memory (before allocating anything large), then builds each member's data, encoding,
+    /// initial parameters and probes from its own config.
+    pub fn setup(configs: &[Config]) -> Result<Trainer, EngineError> {
+        check_compatible(configs)?;
+        let first = &configs[0];
+        let model = first.build_model();
+        let probes: Vec<Vec<Box<dyn Probe>>> = configs
+            .iter()
+            .map(|c| {
+                probes_for(&ProbeSetup {
+                    config: c,
+                    model: &*model,
+                })
+            })
+            .collect();
+        check_memory(first, &*model, &probes[0], configs.len())?;
+
+        let precision = first.train.dtype;
+        let shape = first.task.shape();
+        let student = model.dense_stack();
+        let members: Vec<Member> = configs
+            .iter()
+            .zip(probes)
+            .map(|(c, probes)| {
+                let mut columns = vec!["step".to_string()];
+                for p in &probes {
+                    columns.extend(p.columns());
+                }
+                Member {
+                    config: c.clone(),
+                    data: c.task.build(c.seed, student.as_ref()),
+                    encoding: Encoding::new(
+                        model.head(),
+                        shape.output,
+                        c.task.correctness(),
+                        c.seed,
+                    ),
+                    probes,
+                    columns,
+                    rows: Vec::new(),
+                    active: true,
+                    diverged_at: None,
+                    last_step: 0,
+                }
+            })
+            .collect();
+        // Each member initialises from its own model settings (an init scale may differ).
+        let inits = configs
+            .iter()
+            .map(|c| c.build_model().init(&mut rng(c.seed, Stream::Init)))
+            .collect();
+        let specs = model.specs().to_vec();
+        let params = Params::from_members(specs.clone(), inits, precision);
+        let initial = (0..configs.len())
+            .map(|m| params.member_view(m).all())
+            .collect();
+        let hyper = specs
+            .iter()
+            .map(|s| {
+                configs
+                    .iter()
+                    .map(|c| {
+                        let group = c.group_of(&s.name).expect("groups were validated");
+                        Hyper::of(&c.optim[group], model.d_out(), c.train.steps)
+                    })
+                    .collect()
+            })
+            .collect();
+
+        let plain = Device::flex();
+        let ad = plain.clone().autodiff();
+        let train_splits: Vec<_> = members.iter().map(|m| &m.data.train).collect();
+        let val_splits: Vec<_> = members.iter().map(|m| &m.data.val).collect();
+        let encodings: Vec<_> = members.iter().map(|m| &m.encoding).collect();
+        let n_train = members[0].data.train.len();
+        let n_val = members[0].data.val.len();
+        let all = |n: usize| vec![(0..n).collect::<Vec<usize>>(); members.len()];
+        let kind = first.loss.wants();
+        let full_batch = (first.train.batch_size == 0).then(|| {
+            batch::batch(
+                &train_splits,
+                &encodings,
+                &all(n_train),
+                kind,
+                &ad,
+                precision,
+            )
+        });
+        let eval_train = batch::inputs(&train_splits, &all(n_train), &plain, precision);
+        let eval_val =
+            (n_val > 0).then(|| batch::inputs(&val_splits, &all(n_val), &plain, precision));
+        let seeds: Vec<u64> = configs.iter().map(|c| c.seed).collect();
+        let steps = first.train.steps;
+        Ok(Trainer {
+            evals: eval_steps(steps, first.eval.log_points, first.eval.every).into(),
+            batch_size: if first.train.batch_size == 0 {
+                n_train
+            } else {
+                first.train.batch_size
+            },
+            sampler: Sampler::new(&seeds, n_train),
+            name: first.name.clone(),
+            loss: first.loss.clone(),
+            members,
+            model,
+            params,
+            initial,
+            optimizer: Optimizer::new(hyper),
+            precision,
+            plain,
+            ad,
+            steps,
+            full_batch,
+            eval_train,
+            eval_val,
+        })
+    }
+
+    /// Trains every member to its budget (or divergence).
+    pub fn run(mut self, opts: &TrainOptions) -> TrainResult {
+        let bar = progress_bar(opts.progress, self.steps as u64, &self.name);
+        let started = Instant::now();
+        for step in 0..=self.steps {
+            if step > 0 {
+                self.step(step);
+                if !self.members.iter().any(|m| m.active) {
+                    break;
+                }
+            }
+            if self.evals.front() == Some(&step) {
+                self.evals.pop_front();
+                self.evaluate(step);
+            }
+            if step % 64 == 0 {
+                bar.set_position(step as u64);
+            }
+        }
+        bar.finish_and_clear();
+        self.finish(started.elapsed().as_secs_f64())
+    }
+
+    /// One optimiser step of every active member.
+    pub fn step(&mut self, step: usize) {
+        let mb;
+        let b = match &self.full_batch {
+            Some(b) => b,
+            None => {
+                let rows = self.sampler.next(self.batch_size);
+                let splits: Vec<_> = self.members.iter().map(|m| &m.data.train).collect();
+                let encodings: Vec<_> = self.members.iter().map(|m| &m.encoding).collect();
+                mb = batch::batch(
+                    &splits,
+                    &encodings,
+                    &rows,
+                    self.loss.wants(),
+                    &self.ad,
+                    self.precision,
+                );
+                &mb
+            }
+        };
+        let gradients: Vec<TensorData> = {
+            let leaves = self.params.tensors(&self.ad).require_grad();
+            let out = self.model.forward(&leaves, &b.inputs, &mut Hooks::none());
+            let losses = self.loss.train(out, &b.targets);
+            let values: Vec<f64> = losses.clone().into_data().iter::<f64>().collect();
+            let mut grads = losses.sum().backward();
+            for (member, l) in self.members.iter_mut().zip(&values) {
+                if member.active && !l.is_finite() {
+                    member.active = false;
+                    member.diverged_at = Some(step);
+                }
+            }
+            leaves
+                .tensors()
+                .iter()
+                .map(|l| {
+                    l.grad_remove(&mut grads)
+                        .expect("every parameter takes part in the loss")
+                        .into_data()
+                })
+                .collect()
+        };
+        let grefs: Vec<GradRef<'_>> = gradients
+            .iter()
+            .map(|g| match self.precision {
+                Precision::F32 => GradRef::F32(g.as_slice::<f32>().expect("f32 gradient")),
+                Precision::F64 => GradRef::F64(g.as_slice::<f64>().expect("f64 gradient")),
+            })
+            .collect();
+        let active: Vec<bool> = self.members.iter().map(|m| m.active).collect();
+        self.optimizer.step(&mut self.params, &grefs, &active);
+        for m in self.members.iter_mut().filter(|m| m.active) {
+            m.last_step = step;
+        }
+    }
+
+    /// Runs the model on both splits and records every member's probes (skipping members that
+    /// diverged before this step).
+    pub fn evaluate(&mut self, step: usize) {
+        let d_out = self.model.d_out();
+        let (train_out, val_out) = {
+            let pt = self.params.tensors(&self.plain);
+            let train = host(
+                self.model
+                    .forward(&pt, &self.eval_train, &mut Hooks::none()),
+            );
+            let val = self.eval_val.as_ref().map_or_else(Vec::new, |v| {
+                host(self.model.forward(&pt, v, &mut Hooks::none()))
+            });
+            (train, val)
+        };
+        for (m, member) in self.members.iter_mut().enumerate() {
+            if !member.active && member.diverged_at.is_some_and(|d| d < step) {
+                continue;
+            }
+            let Member {
+                config,
+                data,
+                encoding,
+                probes,
+                rows,
+                ..
+            } = member;
+            let (nt, nv) = (data.train.len() * d_out, data.val.len() * d_out);
+            let ctx = EvalContext {
+                step,
+                config,
+                data,
+                encoding,
+                loss: &*self.loss,
+                params: self.params.member_view(m),
+                train_out: &train_out[m * nt..(m + 1) * nt],
+                val_out: if nv > 0 {
+                    &val_out[m * nv..(m + 1) * nv]
+                } else {
+                    &[]
+                },
+                d_out,
+                model: &*self.model,
+                precision: self.precision,
+            };
+            let mut row = vec![step as f64];
+            for p in probes.iter_mut() {
+                row.extend(p.compute(&ctx));
+            }
+            rows.push(row);
+        }
+    }
+
+    /// Hands every member's record back.
+    fn finish(self, wall: f64) -> TrainResult {
+        let done = self.members.iter().map(|m| m.last_step).max().unwrap_or(0);
+        let params = &self.params;
+        let members = self
+            .members
+            .into_iter()
+            .zip(self.initial)
+            .enumerate()
+            .map(|(m, (member, initial))| MemberResult {
+                tables: member
+                    .config
+                    .task
+                    .tables(&member.data)
+                    .into_iter()
+                    .chain(member.encoding.table())
+                    .chain(member.probes.iter().flat_map(|p| p.tables()))
+                    .collect(),
+                metrics: Metrics {
+                    columns: member.columns,
+                    rows: member.rows,
+                },
+                diverged_at: member.diverged_at,
+                steps: member.last_step,
+                final_params: params.member_view(m).all(),
+                initial_params: initial,
+            })
+            .collect();
+        TrainResult {
+            members,
+            specs: self.params.specs.clone(),
+            wall_seconds: wall,
+            steps_per_second: if wall > 0.0 { done as f64 / wall } else { 0.0 },
+        }
+    }
+}
+
+/// Trains every member to its budget (or divergence): [`Trainer::setup`] then [`Trainer::run`].
+pub fn train(configs: &[Config], opts: &TrainOptions) -> Result<TrainResult, EngineError> {
+    Ok(Trainer::setup(configs)?.run(opts))
+}
+
+/// Refuses a training call that would not fit in the machine's memory.
+fn check_memory(
+    config: &Config,
+    model: &dyn Model,
+    probes: &[Box<dyn Probe>],
+    members: usize,
+) -> Result<(), EngineError> {
+    let est = crate::memory::estimate(config, model, probes, members);
+    match crate::memory::machine_bytes() {
+        Some(machine) if est.total() > machine => {
+            let (largest, key, _) = est.largest();
+            Err(EngineError::Memory {
+                estimate: est.total(),
+                machine,
+                largest,
+                key,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Host copy of a tensor as f64.
+fn host(t: Tensor<3>) -> Vec<f64> {
+    t.into_data().iter::<f64>().collect()
+}
+
+fn progress_bar(show: bool, len: u64, name: &str) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} steps {per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(name.to_string());
+    bar
+}
