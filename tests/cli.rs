@@ -234,6 +234,116 @@ fn same_config_and_seed_give_identical_metrics() {
     let c = run("c", "8");
     assert_eq!(a, b, "same seed, different metrics");
     assert_ne!(a, c, "different seeds, same metrics");
+    // two processes write byte-identical checkpoints (issue 6: metadata order varied)
+    for f in ["checkpoint.safetensors", "init.safetensors"] {
+        let read = |d: &str| std::fs::read(tmp.path().join(d).join(f)).unwrap();
+        assert_eq!(read("a"), read("b"), "{f} differs between identical runs");
+    }
+}
+
+/// Issue 6: a run never overwrites another run or a user's files.
+#[test]
+fn runs_never_overwrite_runs_or_user_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "preset",
+            "liu2022-toy",
+            "--set",
+            "train.steps=20",
+            "-q",
+        ];
+        args.extend_from_slice(extra);
+        groklab(&args, tmp.path())
+    };
+    // default directories: the overrides are in the name, and a repeat gets a counter
+    for wd in ["0.5", "1.0", "1.0"] {
+        let set = format!("optim.decoder.weight_decay={wd}");
+        let o = train(&["--set", &set]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let mut dirs: Vec<String> = std::fs::read_dir(tmp.path().join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    dirs.sort();
+    assert_eq!(
+        dirs,
+        [
+            "liu2022-toy-seed0-train.steps=20-optim.decoder.weight_decay=0.5",
+            "liu2022-toy-seed0-train.steps=20-optim.decoder.weight_decay=1.0",
+            "liu2022-toy-seed0-train.steps=20-optim.decoder.weight_decay=1.0-2",
+        ]
+    );
+    // --out into a user's directory that holds anything is refused, and nothing is touched
+    let mine = tmp.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("metrics.csv"), "my data").unwrap();
+    for extra in [&["--out", "mine"][..], &["--out", "mine", "--overwrite"]] {
+        let o = train(extra);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("`--out`"), "{}", stderr(&o));
+        assert_eq!(
+            std::fs::read_to_string(mine.join("metrics.csv")).unwrap(),
+            "my data"
+        );
+        assert_eq!(std::fs::read_dir(&mine).unwrap().count(), 1);
+    }
+    // --overwrite replaces a groklab run directory
+    let o = train(&["--out", "r", "--seed", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = train(&["--out", "r"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not empty"), "{}", stderr(&o));
+    let o = train(&["--out", "r", "--overwrite", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(json(&o)["seed"], 0);
+    let config = std::fs::read_to_string(tmp.path().join("r/config.toml")).unwrap();
+    assert!(config.contains("seed = 0"), "{config}");
+    // a file where the directory should be
+    std::fs::write(tmp.path().join("afile"), "x").unwrap();
+    let o = train(&["--out", "afile"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+/// Issue 6: a config that cannot fit in memory is refused before any allocation.
+#[test]
+fn configs_too_big_for_memory_are_refused_before_allocating() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = groklab(
+        &[
+            "train",
+            "preset",
+            "liu2022-toy",
+            "--set",
+            "model.d_hidden=[100000,100000]",
+            "--out",
+            "big",
+        ],
+        tmp.path(),
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("GiB") && err.contains("the machine has") && err.contains("`model`"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("big").exists());
+    let o = groklab(
+        &[
+            "train",
+            "preset",
+            "levi2023-fig1-lambda0.9",
+            "--set",
+            "task.d_in=100000",
+            "--set",
+            "task.n_test=10000000",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!tmp.path().join("runs").exists());
 }
 
 #[test]

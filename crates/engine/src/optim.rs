@@ -315,6 +315,37 @@ mod tests {
     }
 
     #[test]
+    fn scheduled_learning_rates_reach_the_update() {
+        use crate::schedule::Decay;
+        // SGD, lr 0.1 warmed up over 2 steps: updates of lr 0.05, 0.1, 0.1 on gradient 1
+        let h = Hyper {
+            schedule: LrSchedule {
+                warmup_steps: 2,
+                ..LrSchedule::default()
+            },
+            ..hyper(OptimizerKind::Sgd, 0.1, 0.0)
+        };
+        let mut p = [1.0f64];
+        for t in 1..=3 {
+            update(&mut p, &[1.0], None, None, &h, t);
+        }
+        assert!((p[0] - (1.0 - 0.05 - 0.1 - 0.1)).abs() < 1e-15);
+        // AdamW's decoupled decay shrinks by the scheduled lr: a linear decay to 0 over 4 steps
+        // has lr 0.075 at t = 1, so p = 2 (1 - 0.075 * 0.5) with a zero gradient
+        let h = Hyper {
+            schedule: LrSchedule {
+                decay: Decay::Linear,
+                ..LrSchedule::default()
+            },
+            steps: 4,
+            ..hyper(OptimizerKind::Adamw, 0.1, 0.5)
+        };
+        let (mut p, mut m, mut v) = ([2.0f64], [0.0], [0.0]);
+        update(&mut p, &[0.0], Some(&mut m), Some(&mut v), &h, 1);
+        assert!((p[0] - 2.0 * (1.0 - 0.075 * 0.5)).abs() < 1e-15);
+    }
+
+    #[test]
     fn members_step_with_their_own_hyperparameters() {
         use crate::params::ParamSpec;
         use crate::params::Precision;

@@ -107,27 +107,56 @@ fn weight_decay_per_output_divides_by_dout() {
     );
 }
 
+/// Issue 6: every member's probes come from its own config. Three members with different seeds,
+/// learning rates and weight decays, trained as one ensemble, give every metric of their solo runs,
+/// the theory columns (which depend on eta and gamma) included.
 #[test]
-fn an_ensemble_trains_each_member_as_if_alone() {
-    let a = config(0.0, 1, 200);
+fn an_ensemble_member_equals_its_solo_run_theory_columns_included() {
+    let a = config(0.0, 2, 200);
     let mut b = a.clone();
     b.seed = 11;
-    b.optim.get_mut("student").unwrap().lr = 0.02;
-    let together = train(&[a.clone(), b.clone()], &TrainOptions::default()).unwrap();
-    let alone_a = train(std::slice::from_ref(&a), &TrainOptions::default()).unwrap();
-    let alone_b = train(std::slice::from_ref(&b), &TrainOptions::default()).unwrap();
-    for (t, s) in together
-        .members
-        .iter()
-        .zip([&alone_a.members[0], &alone_b.members[0]])
-    {
-        let (x, y) = (
-            t.metrics.column("train_loss").unwrap(),
-            s.metrics.column("train_loss").unwrap(),
-        );
-        assert!(
-            max_rel(&x, &y) < 1e-12,
-            "ensemble member differs from its solo run"
-        );
+    let g = b.optim.get_mut("student").unwrap();
+    g.lr = 0.02;
+    g.weight_decay = 0.05;
+    let mut c = a.clone();
+    c.seed = 5;
+    let g = c.optim.get_mut("student").unwrap();
+    g.lr = 0.08;
+    g.weight_decay = 0.01;
+    let members = [a, b, c];
+    let together = train(&members, &TrainOptions::default()).unwrap();
+    for (k, (t, cfg)) in together.members.iter().zip(&members).enumerate() {
+        let alone = train(std::slice::from_ref(cfg), &TrainOptions::default()).unwrap();
+        let s = &alone.members[0];
+        assert_eq!(t.metrics.columns, s.metrics.columns, "member {k}");
+        for col in ["gen_loss_mp", "train_acc_mp", "gen_loss_exact", "val_acc"] {
+            assert!(t.metrics.columns.iter().any(|c| c == col), "no {col}");
+        }
+        for (rt, rs) in t.metrics.rows.iter().zip(&s.metrics.rows) {
+            for ((x, y), name) in rt.iter().zip(rs).zip(&t.metrics.columns) {
+                let same =
+                    (x.is_nan() && y.is_nan()) || (x - y).abs() <= 1e-12 * y.abs().max(1e-300);
+                assert!(
+                    same,
+                    "member {k}, {name} at step {}: {x} vs solo {y}",
+                    rt[0]
+                );
+            }
+        }
+        assert_eq!(t.metrics.rows.len(), s.metrics.rows.len());
+        assert_eq!(t.final_params, s.final_params, "member {k} parameters");
     }
+    // the members really differ, so the comparison above has teeth
+    let mp = |k: usize| together.members[k].metrics.column("gen_loss_mp").unwrap();
+    assert_ne!(mp(0), mp(1));
+    assert_ne!(mp(1), mp(2));
+}
+
+#[test]
+fn members_that_differ_in_shape_are_a_user_error() {
+    let a = config(0.0, 2, 20);
+    let b = config(0.0, 3, 20);
+    let e = train(&[a, b], &TrainOptions::default()).unwrap_err();
+    assert!(e.is_user_error(), "{e}");
+    assert!(e.to_string().contains("task"), "{e}");
 }

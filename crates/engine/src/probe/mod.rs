@@ -112,3 +112,110 @@ impl EvalContext<'_> {
         out.into_data().iter::<f64>().collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seed::{Stream, rng};
+    use crate::task::Features;
+    use toml::Value;
+
+    /// A probe's own forward passes: recorded activations are what the layers compute, a zero
+    /// mask on the last hidden layer leaves only the output bias, and masking one hidden unit
+    /// equals running on parameters with that unit's outgoing weights zeroed.
+    #[test]
+    fn probes_read_activations_mask_units_and_run_modified_parameters() {
+        let c = crate::presets::load("liu2022-toy")
+            .unwrap()
+            .with(&[
+                (
+                    "model.d_hidden",
+                    Value::Array(vec![Value::Integer(6), Value::Integer(5)]),
+                ),
+                ("model.d_embed", Value::Integer(2)),
+                ("train.dtype", Value::String("f64".into())),
+            ])
+            .unwrap();
+        let model = c.build_model();
+        let data = c.dataset();
+        let enc = Encoding::new(model.head(), c.task.shape().output, None, c.seed);
+        let init = model.init(&mut rng(c.seed, Stream::Init));
+        let params = Params::from_members(model.specs().to_vec(), vec![init], Precision::F64);
+        let ctx = EvalContext {
+            step: 0,
+            config: &c,
+            data: &data,
+            encoding: &enc,
+            loss: &*c.loss,
+            params: params.member_view(0),
+            train_out: &[],
+            val_out: &[],
+            d_out: model.d_out(),
+            model: &*model,
+            precision: Precision::F64,
+        };
+        let n = data.train.len();
+        let mut hooks = Hooks::capture_all();
+        let out = ctx.forward(Which::Train, None, &mut hooks);
+        assert_eq!(out.len(), n * 30);
+        let names: Vec<String> = model.hook_points().into_iter().map(|h| h.0).collect();
+        assert_eq!(hooks.recorded(), names);
+        assert_eq!(
+            names,
+            [
+                "hook_embed",
+                "decoder.0.hook_pre",
+                "decoder.0.hook_post",
+                "decoder.1.hook_pre",
+                "decoder.1.hook_post"
+            ]
+        );
+        // hook_embed is E_a + E_b
+        let e = ctx.params.get("embed.W_E").unwrap();
+        let embed = hooks.host("hook_embed").unwrap();
+        let Features::Tokens(tok) = &data.train.x else {
+            panic!()
+        };
+        for k in [0, 7, n - 1] {
+            for j in 0..2 {
+                let want = e[tok[0][k] * 2 + j] + e[tok[1][k] * 2 + j];
+                assert!((embed[k * 2 + j] - want).abs() < 1e-15);
+            }
+        }
+        // post = tanh(pre)
+        let (pre, post) = (
+            hooks.host("decoder.0.hook_pre").unwrap(),
+            hooks.host("decoder.0.hook_post").unwrap(),
+        );
+        for (a, b) in pre.iter().zip(&post) {
+            assert!((a.tanh() - b).abs() < 1e-15);
+        }
+        // switching the whole last hidden layer off leaves the output bias
+        let mut off = Hooks::none().with_mask("decoder.1.hook_post", vec![0.0; 5]);
+        let out0 = ctx.forward(Which::Train, None, &mut off);
+        let bias = ctx.params.get("decoder.2.b").unwrap();
+        for k in 0..n {
+            assert_eq!(&out0[k * 30..(k + 1) * 30], &bias[..]);
+        }
+        // one unit off by a mask = its outgoing weights zeroed
+        let mut mask = vec![1.0; 5];
+        mask[3] = 0.0;
+        let masked = ctx.forward(
+            Which::Val,
+            None,
+            &mut Hooks::none().with_mask("decoder.1.hook_post", mask),
+        );
+        let mut values = ctx.params.all();
+        let w2 = params.index("decoder.2.W").unwrap();
+        for j in 0..30 {
+            values[w2][3 * 30 + j] = 0.0;
+        }
+        let modified = ctx.forward(Which::Val, Some(&values), &mut Hooks::none());
+        assert_eq!(masked.len(), data.val.len() * 30);
+        for (a, b) in masked.iter().zip(&modified) {
+            assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+        }
+        let plain = ctx.forward(Which::Val, None, &mut Hooks::none());
+        assert_ne!(plain, masked);
+    }
+}

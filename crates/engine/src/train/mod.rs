@@ -153,7 +153,7 @@ impl Trainer {
     /// memory (before allocating anything large), then builds each member's data, encoding,
     /// initial parameters and probes from its own config.
     pub fn setup(configs: &[Config]) -> Result<Trainer, EngineError> {
-        check_compatible(configs)?;
+        check_fits(configs)?;
         let first = &configs[0];
         let model = first.build_model();
         let probes: Vec<Vec<Box<dyn Probe>>> = configs
@@ -165,7 +165,6 @@ impl Trainer {
                 })
             })
             .collect();
-        check_memory(first, &*model, &probes[0], configs.len())?;
 
         let precision = first.train.dtype;
         let shape = first.task.shape();
@@ -442,14 +441,17 @@ pub fn train(configs: &[Config], opts: &TrainOptions) -> Result<TrainResult, Eng
     Ok(Trainer::setup(configs)?.run(opts))
 }
 
-/// Refuses a training call that would not fit in the machine's memory.
-fn check_memory(
-    config: &Config,
-    model: &dyn Model,
-    probes: &[Box<dyn Probe>],
-    members: usize,
-) -> Result<(), EngineError> {
-    let est = crate::memory::estimate(config, model, probes, members);
+/// Refuses configs that cannot train together ([`check_compatible`]) or would not fit in the
+/// machine's memory, before anything large is built.
+pub fn check_fits(configs: &[Config]) -> Result<(), EngineError> {
+    check_compatible(configs)?;
+    let config = &configs[0];
+    let model = config.build_model();
+    let probes = probes_for(&ProbeSetup {
+        config,
+        model: &*model,
+    });
+    let est = crate::memory::estimate(config, &*model, &probes, configs.len());
     match crate::memory::machine_bytes() {
         Some(machine) if est.total() > machine => {
             let (largest, key, _) = est.largest();

@@ -21,13 +21,20 @@
 use puruspe::{erf, invgammp, ln_gamma};
 
 /// Fraction of samples with per-sample loss below `eps` when the mean loss is `loss` and the
-/// model has `dout` outputs (see the module docs). `loss = 0` gives 1.
+/// model has `dout` outputs (see the module docs). `loss = 0` gives 1, an infinite loss 0, and a
+/// NaN loss or eps NaN (a diverged or overflowing prediction is a value, never a panic).
 pub fn accuracy(loss: f64, eps: f64, dout: usize) -> f64 {
     assert!(dout >= 1, "dout must be >= 1");
+    if loss.is_nan() || eps.is_nan() {
+        return f64::NAN;
+    }
     if loss <= 0.0 {
         return 1.0;
     }
     let x = eps / (2.0 * loss);
+    if !x.is_finite() {
+        return if x > 0.0 { 1.0 } else { f64::NAN };
+    }
     if dout == 1 {
         // erf is the closed form of P(1/2, x); it is cheaper and exact near x = 0.
         return erf(x.sqrt());
@@ -102,6 +109,16 @@ fn chi_half_quantile(p: f64, a: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn non_finite_losses_give_values_not_panics() {
+        // issue 6: a run with init_scale = 1e308 fed NaN losses here and puruspe's erfc panicked
+        for dout in [1, 3, 700] {
+            assert!(super::accuracy(f64::NAN, 1e-3, dout).is_nan());
+            assert_eq!(super::accuracy(f64::INFINITY, 1e-3, dout), 0.0);
+            assert_eq!(super::accuracy(1e-310, 1e-3, dout), 1.0);
+        }
+    }
+
     #[test]
     fn large_a_incomplete_gamma_is_finite_and_continuous() {
         // P(350, x) for chi-square with 700 degrees of freedom: mean 350, sd sqrt(350) = 18.7.
