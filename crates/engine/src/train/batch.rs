@@ -15,8 +15,6 @@ use rand_chacha::ChaCha8Rng;
 pub struct Batch {
     pub inputs: Inputs,
     pub targets: TargetTensor,
-    /// Samples per member.
-    pub size: usize,
 }
 
 /// The inputs of samples `rows[m]` of `splits[m]` for every member m.
@@ -122,7 +120,6 @@ pub fn batch(
     Batch {
         inputs: inputs(splits, rows, device, precision),
         targets: targets(splits, encodings, rows, kind, device, precision),
-        size: rows[0].len(),
     }
 }
 
