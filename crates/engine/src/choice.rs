@@ -22,7 +22,9 @@ pub trait Settings: Any + fmt::Debug + Send + Sync {
 
 impl<T: serde::Serialize + Any + fmt::Debug + Send + Sync> Settings for T {
     fn settings(&self) -> Table {
-        Table::try_from(self).unwrap_or_default()
+        // A settings struct of numbers, strings, lists and enums always serialises; failing here
+        // would be a bug in that struct, and an empty table would make configs compare equal.
+        Table::try_from(self).expect("component settings serialise to a TOML table")
     }
     fn as_any(&self) -> &dyn Any {
         self

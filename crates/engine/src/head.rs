@@ -6,6 +6,7 @@
 
 use crate::files::ExtraTable;
 use crate::seed::{Stream, rng};
+pub use crate::shape::Correctness;
 use crate::shape::Output;
 use crate::task::{Labels, Split};
 
@@ -39,17 +40,6 @@ impl Head {
                 | (Head::Values, Output::Values(_))
         )
     }
-}
-
-/// How a prediction counts as correct.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Correctness {
-    /// The argmax of the logits is the label (the first maximum, as PyTorch's argmax).
-    Argmax,
-    /// The nearest (Euclidean) class target is the label's.
-    NearestTarget,
-    /// The mean over outputs of the squared error is below eps.
-    Threshold(f64),
 }
 
 /// The target of one sample, as a loss reads it.

@@ -8,10 +8,11 @@
 //! member's [`probe`]s from [`probe::PROBES`]) -> [`run`] (files) and [`phase`] (classification).
 //!
 //! Modules depend one way: `reader`, `files`, `seed`, `ops`, `init`, `shape`, `params`, `schedule`
-//! and `choice` are leaves; `head`, `loss`, `model` and `task` build on them and not on each other
-//! (but `head` reads a task's split type); `config` ties those together; `probe`, `memory`, `train`
-//! and `run` come last.
+//! and `choice` are leaves; `task` builds on them; `head` reads a task's splits; `loss` and `model`
+//! build on `head`; `batch` stacks data for models; `config` ties task, model and loss together;
+//! `probe`, `memory`, `train` and `run` come last, in that order.
 
+pub mod batch;
 pub mod choice;
 pub mod config;
 pub mod error;

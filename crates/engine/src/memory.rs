@@ -26,7 +26,8 @@ impl Estimate {
     }
 }
 
-/// The estimate for training `members` members of `config` on `model`, with `probes` per member.
+/// The estimate for training `members` members of `config` on `model`, with the probes of all
+/// members together.
 pub fn estimate(
     config: &Config,
     model: &dyn Model,
@@ -58,13 +59,13 @@ pub fn estimate(
     // only, about half as much per sample)
     let activations = (batch + n_eval / 2.0) * per_sample * m * bytes;
     let data = config.task.data_bytes() * m;
-    let probes: f64 = probes.iter().map(|p| p.memory_bytes()).sum::<f64>() * m;
+    let probes: f64 = probes.iter().map(|p| p.memory_bytes()).sum::<f64>();
     Estimate {
         parts: vec![
             ("parameters and optimiser state", "model", params),
             ("activations", "train.batch_size", activations),
             ("datasets", "task", data),
-            ("probes", "eval", probes),
+            ("probes", "task", probes),
         ],
     }
 }

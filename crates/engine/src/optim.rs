@@ -24,18 +24,16 @@ pub struct Hyper {
     pub eps: f64,
     pub weight_decay: f64,
     pub momentum: f64,
+    /// The learning rate of each step is `schedule.lr(lr, t, horizon)`.
     pub schedule: LrSchedule,
-    /// Steps of the run (the horizon of a decaying schedule).
-    pub steps: usize,
 }
 
 impl Hyper {
     /// A group's hyperparameters for a model with `d_out` outputs (weight decay per output divides
-    /// by it) trained for `steps` steps.
-    pub fn of(g: &GroupConfig, d_out: usize, steps: usize) -> Hyper {
+    /// by it).
+    pub fn of(g: &GroupConfig, d_out: usize) -> Hyper {
         Hyper {
             schedule: g.schedule,
-            steps,
             kind: g.optimizer,
             lr: g.lr,
             betas: g.betas,
@@ -72,31 +70,27 @@ pub struct Optimizer {
     /// First moment (or SGD momentum buffer) and second moment per parameter, allocated on first use.
     m: Vec<Option<Buf>>,
     v: Vec<Option<Buf>>,
-    /// Steps taken (Adam's bias correction uses t starting at 1).
-    t: u64,
+    /// Steps of the run: the horizon of a decaying schedule.
+    horizon: usize,
 }
 
 impl Optimizer {
-    /// `hyper[param][member]`: each parameter's group hyperparameters for each member.
-    pub fn new(hyper: Vec<Vec<Hyper>>) -> Optimizer {
+    /// `hyper[param][member]`: each parameter's group hyperparameters for each member, for a run of
+    /// `horizon` steps.
+    pub fn new(hyper: Vec<Vec<Hyper>>, horizon: usize) -> Optimizer {
         let n = hyper.len();
         Optimizer {
             hyper,
             m: vec![None; n],
             v: vec![None; n],
-            t: 0,
+            horizon,
         }
     }
 
-    pub fn steps(&self) -> u64 {
-        self.t
-    }
-
-    /// One step. `grads[k]` holds parameter k's gradient laid out like its buffer; members with
-    /// `active[m] == false` (diverged) are left untouched.
-    pub fn step(&mut self, params: &mut Params, grads: &[GradRef<'_>], active: &[bool]) {
-        self.t += 1;
-        let t = self.t;
+    /// Step `t` (1-based: Adam's bias correction and the schedules count from 1). `grads[k]` holds
+    /// parameter k's gradient laid out like its buffer; members with `active[m] == false`
+    /// (diverged) are left untouched.
+    pub fn step(&mut self, params: &mut Params, grads: &[GradRef<'_>], active: &[bool], t: u64) {
         for (k, grad) in grads.iter().enumerate() {
             let n = params.specs[k].numel();
             let needs_v = self.hyper[k].iter().any(|h| h.kind != OptimizerKind::Sgd);
@@ -111,6 +105,10 @@ impl Optimizer {
                 if !active[member] {
                     continue;
                 }
+                let h = &Hyper {
+                    lr: h.schedule.lr(h.lr, t as usize, self.horizon),
+                    ..*h
+                };
                 let r = member * n..(member + 1) * n;
                 match (
                     &mut params.values[k],
@@ -161,8 +159,9 @@ pub enum GradRef<'a> {
     F64(&'a [f64]),
 }
 
-/// The fused update of one member's slice of one parameter, compiled for the widest SIMD the CPU has
-/// (pulp dispatches at run time; the loops are written for the auto-vectoriser).
+/// The fused update of one member's slice of one parameter at learning rate `h.lr` (the scheduled
+/// rate of this step), compiled for the widest SIMD the CPU has (pulp dispatches at run time; the
+/// loops are written for the auto-vectoriser).
 pub fn update<E: Real>(
     p: &mut [E],
     g: &[E],
@@ -187,10 +186,9 @@ fn update_scalar<E: Real>(
     t: u64,
 ) {
     let wd = E::of(h.weight_decay);
-    let lr = h.schedule.lr(h.lr, t as usize, h.steps);
     match h.kind {
         OptimizerKind::Sgd => {
-            let lr = E::of(lr);
+            let lr = E::of(h.lr);
             match m.filter(|_| h.momentum > 0.0) {
                 None => {
                     for (p, &g) in p.iter_mut().zip(g) {
@@ -214,12 +212,12 @@ fn update_scalar<E: Real>(
             let (b1, b2) = (h.betas[0], h.betas[1]);
             let bc1 = 1.0 - b1.powi(t as i32);
             let bc2 = 1.0 - b2.powi(t as i32);
-            let step = E::of(lr / bc1);
+            let step = E::of(h.lr / bc1);
             let inv_sqrt_bc2 = E::of(1.0 / bc2.sqrt());
             let eps = E::of(h.eps);
             let (b1e, b2e, c1, c2) = (E::of(b1), E::of(b2), E::of(1.0 - b1), E::of(1.0 - b2));
             let decoupled = h.kind == OptimizerKind::Adamw;
-            let shrink = E::of(1.0 - lr * h.weight_decay);
+            let shrink = E::of(1.0 - h.lr * h.weight_decay);
             for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
                 let g = if decoupled {
                     *p = *p * shrink;
@@ -248,7 +246,6 @@ mod tests {
             weight_decay: wd,
             momentum: 0.0,
             schedule: LrSchedule::default(),
-            steps: 100,
         }
     }
 
@@ -316,7 +313,15 @@ mod tests {
 
     #[test]
     fn scheduled_learning_rates_reach_the_update() {
+        use crate::params::{ParamSpec, Precision};
         use crate::schedule::Decay;
+        let one = |v: f64| {
+            Params::from_members(
+                vec![ParamSpec::new("w", &[1])],
+                vec![vec![vec![v]]],
+                Precision::F64,
+            )
+        };
         // SGD, lr 0.1 warmed up over 2 steps: updates of lr 0.05, 0.1, 0.1 on gradient 1
         let h = Hyper {
             schedule: LrSchedule {
@@ -325,11 +330,12 @@ mod tests {
             },
             ..hyper(OptimizerKind::Sgd, 0.1, 0.0)
         };
-        let mut p = [1.0f64];
+        let mut p = one(1.0);
+        let mut opt = Optimizer::new(vec![vec![h]], 10);
         for t in 1..=3 {
-            update(&mut p, &[1.0], None, None, &h, t);
+            opt.step(&mut p, &[GradRef::F64(&[1.0])], &[true], t);
         }
-        assert!((p[0] - (1.0 - 0.05 - 0.1 - 0.1)).abs() < 1e-15);
+        assert!((p.member(0, 0)[0] - (1.0 - 0.05 - 0.1 - 0.1)).abs() < 1e-15);
         // AdamW's decoupled decay shrinks by the scheduled lr: a linear decay to 0 over 4 steps
         // has lr 0.075 at t = 1, so p = 2 (1 - 0.075 * 0.5) with a zero gradient
         let h = Hyper {
@@ -337,12 +343,12 @@ mod tests {
                 decay: Decay::Linear,
                 ..LrSchedule::default()
             },
-            steps: 4,
             ..hyper(OptimizerKind::Adamw, 0.1, 0.5)
         };
-        let (mut p, mut m, mut v) = ([2.0f64], [0.0], [0.0]);
-        update(&mut p, &[0.0], Some(&mut m), Some(&mut v), &h, 1);
-        assert!((p[0] - 2.0 * (1.0 - 0.075 * 0.5)).abs() < 1e-15);
+        let mut p = one(2.0);
+        let mut opt = Optimizer::new(vec![vec![h]], 4);
+        opt.step(&mut p, &[GradRef::F64(&[0.0])], &[true], 1);
+        assert!((p.member(0, 0)[0] - 2.0 * (1.0 - 0.075 * 0.5)).abs() < 1e-15);
     }
 
     #[test]
@@ -359,12 +365,12 @@ mod tests {
             hyper(OptimizerKind::Sgd, 0.1, 0.0),
             hyper(OptimizerKind::Sgd, 0.2, 0.0),
         ]];
-        let mut opt = Optimizer::new(hs);
+        let mut opt = Optimizer::new(hs, 10);
         let g = [1.0, 1.0, 1.0, 1.0];
-        opt.step(&mut params, &[GradRef::F64(&g)], &[true, true]);
+        opt.step(&mut params, &[GradRef::F64(&g)], &[true, true], 1);
         assert_eq!(params.member(0, 0), vec![0.9, 0.9]);
         assert_eq!(params.member(0, 1), vec![0.8, 0.8]);
-        opt.step(&mut params, &[GradRef::F64(&g)], &[true, false]);
+        opt.step(&mut params, &[GradRef::F64(&g)], &[true, false], 2);
         assert_eq!(params.member(0, 1), vec![0.8, 0.8]);
     }
 }

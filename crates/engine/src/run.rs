@@ -259,11 +259,69 @@ fn is_run_file(name: &str) -> bool {
         || ["csv", "svg", "json", "toml", "safetensors", "html"].contains(&ext)
 }
 
-/// Takes the directory a run will write, creating it; refuses what it may not write.
-pub fn claim(out: &OutDir) -> Result<PathBuf, EngineError> {
+/// A directory taken for one run. Files go to [`Claimed::dir`]; [`Claimed::commit`] puts them in
+/// place. Replacing a run (`--overwrite`) writes a staging sibling first and swaps it in only when
+/// the new run is complete, so a failed or interrupted run never costs the old one.
+#[derive(Debug)]
+pub struct Claimed {
+    target: PathBuf,
+    staging: Option<PathBuf>,
+}
+
+impl Claimed {
+    /// Where the run's files are written now.
+    pub fn dir(&self) -> &Path {
+        self.staging.as_deref().unwrap_or(&self.target)
+    }
+
+    /// Puts a complete run in place and returns its directory.
+    pub fn commit(self) -> Result<PathBuf, EngineError> {
+        let Some(staging) = &self.staging else {
+            return Ok(self.target);
+        };
+        let old = sibling(&self.target, "old");
+        std::fs::rename(&self.target, &old).map_err(EngineError::io(&self.target))?;
+        std::fs::rename(staging, &self.target).map_err(EngineError::io(&self.target))?;
+        std::fs::remove_dir_all(&old).map_err(EngineError::io(&old))?;
+        Ok(self.target)
+    }
+
+    /// Removes a staging directory after a failure (the replaced run stays as it was).
+    pub fn abandon(self) {
+        if let Some(s) = &self.staging {
+            let _ = std::fs::remove_dir_all(s);
+        }
+    }
+}
+
+/// `.NAME.groklab-WHAT-PID` beside `path`.
+fn sibling(path: &Path, what: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map_or_else(|| "run".into(), |n| n.to_string_lossy().into_owned());
+    path.with_file_name(format!(".{name}.groklab-{what}-{}", std::process::id()))
+}
+
+/// Takes the directory a run will write; refuses what it may not write (exit 2, nothing touched).
+pub fn claim(out: &OutDir) -> Result<Claimed, EngineError> {
+    let refuse = |path: &Path, problem: String| EngineError::OutDir {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let fs = |path: &Path| {
+        let path = path.to_path_buf();
+        move |e: std::io::Error| EngineError::OutDir {
+            path,
+            problem: format!("cannot create it ({e})"),
+        }
+    };
+    let claimed = |target: PathBuf| Claimed {
+        target,
+        staging: None,
+    };
     match out {
         OutDir::Fresh { root, name } => {
-            std::fs::create_dir_all(root).map_err(EngineError::io(root))?;
+            std::fs::create_dir_all(root).map_err(fs(root))?;
             for k in 1.. {
                 let dir = if k == 1 {
                     root.join(name)
@@ -271,74 +329,80 @@ pub fn claim(out: &OutDir) -> Result<PathBuf, EngineError> {
                     root.join(format!("{name}-{k}"))
                 };
                 match std::fs::create_dir(&dir) {
-                    Ok(()) => return Ok(dir),
+                    Ok(()) => return Ok(claimed(dir)),
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                    Err(e) => return Err(EngineError::io(&dir)(e)),
+                    Err(e) => return Err(fs(&dir)(e)),
                 }
             }
             unreachable!("some counter is free")
         }
         OutDir::Exact { path, overwrite } => {
-            let refuse = |problem: String| EngineError::OutDir {
-                path: path.clone(),
-                problem,
-            };
             if !path.exists() {
-                std::fs::create_dir_all(path).map_err(EngineError::io(path))?;
-                return Ok(path.clone());
+                std::fs::create_dir_all(path).map_err(fs(path))?;
+                return Ok(claimed(path.clone()));
             }
             if !path.is_dir() {
-                return Err(refuse("it exists and is not a directory".into()));
+                return Err(refuse(path, "it exists and is not a directory".into()));
             }
             let mut entries: Vec<(String, bool)> = std::fs::read_dir(path)
-                .map_err(EngineError::io(path))?
-                .map(|e| {
-                    e.map(|e| {
-                        let is_file = e.file_type().is_ok_and(|t| t.is_file());
-                        (e.file_name().to_string_lossy().into_owned(), is_file)
+                .and_then(|d| {
+                    d.map(|e| {
+                        e.map(|e| {
+                            let is_file = e.file_type().is_ok_and(|t| t.is_file());
+                            (e.file_name().to_string_lossy().into_owned(), is_file)
+                        })
                     })
+                    .collect::<Result<_, _>>()
                 })
-                .collect::<Result<_, _>>()
-                .map_err(EngineError::io(path))?;
+                .map_err(|e| refuse(path, format!("cannot read it ({e})")))?;
             entries.sort();
             if entries.is_empty() {
-                return Ok(path.clone());
+                return Ok(claimed(path.clone()));
             }
-            let names = || {
+            if !overwrite {
                 let shown: Vec<&str> = entries.iter().take(5).map(|e| e.0.as_str()).collect();
                 let more = entries.len().saturating_sub(5);
-                if more > 0 {
-                    format!("{} and {more} more", shown.join(", "))
-                } else {
-                    shown.join(", ")
-                }
-            };
-            if !overwrite {
-                return Err(refuse(format!(
-                    "the directory is not empty (it holds {}); allowed: a new or empty directory, or --overwrite to replace a groklab run directory",
-                    names()
-                )));
+                return Err(refuse(
+                    path,
+                    format!(
+                        "the directory is not empty (it holds {}{}); allowed: a new or empty directory, or --overwrite to replace a groklab run directory",
+                        shown.join(", "),
+                        if more > 0 {
+                            format!(" and {more} more")
+                        } else {
+                            String::new()
+                        }
+                    ),
+                ));
             }
             let foreign: Vec<&str> = entries
                 .iter()
                 .filter(|(n, file)| !(*file && is_run_file(n)))
                 .map(|(n, _)| n.as_str())
                 .collect();
-            if !foreign.is_empty() || !entries.iter().any(|(n, _)| n == "config.toml") {
-                return Err(refuse(format!(
-                    "--overwrite replaces only groklab run directories, and this one {}",
-                    if foreign.is_empty() {
-                        "has no config.toml".to_string()
-                    } else {
-                        format!("holds {}", foreign.join(", "))
-                    }
-                )));
+            let config_ok = std::fs::read_to_string(path.join("config.toml"))
+                .ok()
+                .is_some_and(|t| Config::from_toml(&t, "config.toml").is_ok());
+            if !foreign.is_empty() || !config_ok {
+                return Err(refuse(
+                    path,
+                    format!(
+                        "--overwrite replaces only groklab run directories, and this one {}",
+                        if foreign.is_empty() {
+                            "has no config.toml that groklab reads".to_string()
+                        } else {
+                            format!("holds {}", foreign.join(", "))
+                        }
+                    ),
+                ));
             }
-            for (n, _) in &entries {
-                let p = path.join(n);
-                std::fs::remove_file(&p).map_err(EngineError::io(&p))?;
-            }
-            Ok(path.clone())
+            let staging = sibling(path, "new");
+            let _ = std::fs::remove_dir_all(&staging);
+            std::fs::create_dir(&staging).map_err(fs(&staging))?;
+            Ok(Claimed {
+                target: path.clone(),
+                staging: Some(staging),
+            })
         }
     }
 }
@@ -351,13 +415,25 @@ pub fn execute(
     opts: &TrainOptions,
 ) -> Result<(Summary, PathBuf), EngineError> {
     let trainer = Trainer::setup(std::slice::from_ref(config))?;
-    let dir = claim(out)?;
-    write_config(&dir, config).map_err(EngineError::io(&dir))?;
-    let result = trainer.run(opts);
-    let member = &result.members[0];
-    let summary = summarise(config, member, result.wall_seconds, result.steps_per_second);
-    write_member(&dir, config, &result.specs, member, &summary).map_err(EngineError::io(&dir))?;
-    Ok((summary, dir))
+    let claimed = claim(out)?;
+    let dir = claimed.dir().to_path_buf();
+    let written = write_config(&dir, config)
+        .map_err(EngineError::io(&dir))
+        .and_then(|()| {
+            let result = trainer.run(opts);
+            let member = &result.members[0];
+            let summary = summarise(config, member, result.wall_seconds, result.steps_per_second);
+            write_member(&dir, config, &result.specs, member, &summary)
+                .map_err(EngineError::io(&dir))?;
+            Ok(summary)
+        });
+    match written {
+        Ok(summary) => Ok((summary, claimed.commit()?)),
+        Err(e) => {
+            claimed.abandon();
+            Err(e)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -383,9 +459,10 @@ mod tests {
             root: tmp.path().join("runs"),
             name: "x".into(),
         };
-        assert_eq!(claim(&out).unwrap(), tmp.path().join("runs/x"));
-        assert_eq!(claim(&out).unwrap(), tmp.path().join("runs/x-2"));
-        assert_eq!(claim(&out).unwrap(), tmp.path().join("runs/x-3"));
+        let path = || claim(&out).unwrap().commit().unwrap();
+        assert_eq!(path(), tmp.path().join("runs/x"));
+        assert_eq!(path(), tmp.path().join("runs/x-2"));
+        assert_eq!(path(), tmp.path().join("runs/x-3"));
     }
 
     #[test]
@@ -396,16 +473,18 @@ mod tests {
             path: d.clone(),
             overwrite,
         };
-        assert_eq!(claim(&exact(false)).unwrap(), d);
+        assert_eq!(claim(&exact(false)).unwrap().dir(), d);
         std::fs::write(d.join("metrics.csv"), "mine").unwrap();
         let e = claim(&exact(false)).unwrap_err();
         assert!(
             e.is_user_error() && e.to_string().contains("not empty"),
             "{e}"
         );
-        // no config.toml: not a run directory
+        // a config.toml that is not a groklab config: not a run directory
+        std::fs::write(d.join("config.toml"), "name = 3").unwrap();
         assert!(claim(&exact(true)).is_err());
-        std::fs::write(d.join("config.toml"), "name = \"x\"").unwrap();
+        let config = crate::presets::load("liu2022-toy").unwrap();
+        std::fs::write(d.join("config.toml"), config.to_toml()).unwrap();
         std::fs::write(d.join("notes.txt"), "keep me").unwrap();
         let e = claim(&exact(true)).unwrap_err().to_string();
         assert!(e.contains("notes.txt"), "{e}");
@@ -414,8 +493,43 @@ mod tests {
             "mine"
         );
         std::fs::remove_file(d.join("notes.txt")).unwrap();
-        claim(&exact(true)).unwrap();
-        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 0);
+        // a replacement is staged beside the old run, which stays until the new one commits
+        let c = claim(&exact(true)).unwrap();
+        assert_ne!(c.dir(), d);
+        std::fs::write(c.dir().join("metrics.csv"), "new").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(d.join("metrics.csv")).unwrap(),
+            "mine"
+        );
+        c.abandon();
+        assert_eq!(
+            std::fs::read_to_string(d.join("metrics.csv")).unwrap(),
+            "mine"
+        );
+        let c = claim(&exact(true)).unwrap();
+        std::fs::write(c.dir().join("metrics.csv"), "new").unwrap();
+        assert_eq!(c.commit().unwrap(), d);
+        assert_eq!(
+            std::fs::read_to_string(d.join("metrics.csv")).unwrap(),
+            "new"
+        );
+        assert!(!d.join("config.toml").exists());
+        assert_eq!(
+            std::fs::read_dir(tmp.path()).unwrap().count(),
+            1,
+            "staging left behind"
+        );
+        // a path below a file cannot be created: refused as --out, exit 2
+        std::fs::write(tmp.path().join("f"), "x").unwrap();
+        let e = claim(&OutDir::Exact {
+            path: tmp.path().join("f/sub"),
+            overwrite: false,
+        })
+        .unwrap_err();
+        assert!(
+            e.is_user_error() && e.to_string().contains("`--out`"),
+            "{e}"
+        );
     }
 
     #[test]

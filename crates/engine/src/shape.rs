@@ -1,8 +1,20 @@
 //! What a task's data looks like to a model: the one thing tasks and models share. A task says
-//! its [`IoShape`]; a model is built from its own config and that shape, and never sees the task's
-//! config. This module depends on nothing else in the engine, so neither side imports the other.
+//! its [`IoShape`] and its [`Correctness`] rule; a model is built from its own config and that
+//! shape, and never sees the task's config. This module depends only on the leaf `ops` (for
+//! [`Activation`]), so neither side imports the other.
 
-use crate::config::Activation;
+use crate::ops::Activation;
+
+/// How a prediction counts as correct.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Correctness {
+    /// The argmax of the logits is the label (the first maximum, as PyTorch's argmax).
+    Argmax,
+    /// The nearest (Euclidean) class target is the label's.
+    NearestTarget,
+    /// The mean over outputs of the squared error is below eps.
+    Threshold(f64),
+}
 
 /// The inputs and labels of a task.
 #[derive(Debug, Clone, PartialEq, Eq)]

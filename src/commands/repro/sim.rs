@@ -4,10 +4,10 @@
 
 use super::figure::{Point, Stats};
 use crate::commands::CliError;
-use groklab_engine::Config;
 use groklab_engine::model::mlp::MlpConfig;
 use groklab_engine::task::teacher_student::TeacherStudent;
 use groklab_engine::train::{Metrics, TrainOptions, train};
+use groklab_engine::{Config, EngineError};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -95,7 +95,7 @@ pub fn run(plan: &Plan, seeds: usize, threads: usize) -> Result<Vec<SimRuns>, Cl
         .map_err(|e| CliError::Work(format!("cannot start {threads} worker threads: {e}")))?;
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<Run, String>>>> =
+    let results: Mutex<Vec<Option<Result<Run, EngineError>>>> =
         Mutex::new((0..tasks.len()).map(|_| None).collect());
     let started = Instant::now();
     pool.scope(|scope| {
@@ -110,12 +110,7 @@ pub fn run(plan: &Plan, seeds: usize, threads: usize) -> Result<Vec<SimRuns>, Cl
                     config.seed = seed as u64;
                     let t0 = Instant::now();
                     let out = train(std::slice::from_ref(&config), &TrainOptions::default())
-                        .map_err(|e| e.to_string())
-                        .and_then(|mut r| {
-                            r.members
-                                .pop()
-                                .ok_or_else(|| "training returned no member".to_string())
-                        })
+                        .map(|mut r| r.members.remove(0))
                         .map(|m| Run {
                             metrics: m.metrics,
                             diverged_at: m.diverged_at,
@@ -147,7 +142,14 @@ pub fn run(plan: &Plan, seeds: usize, threads: usize) -> Result<Vec<SimRuns>, Cl
             .ok_or_else(|| {
                 CliError::Work(format!("{} seed {seed} did not run", plan.config(id).name))
             })?
-            .map_err(|e| CliError::Work(format!("{} seed {seed}: {e}", plan.config(id).name)))?;
+            .map_err(|e| {
+                let message = format!("{} seed {seed}: {e}", plan.config(id).name);
+                if e.is_user_error() {
+                    CliError::Input(message)
+                } else {
+                    CliError::Work(message)
+                }
+            })?;
         by_sim[id][seed] = Some(run);
     }
     Ok(by_sim
@@ -160,7 +162,7 @@ pub fn run(plan: &Plan, seeds: usize, threads: usize) -> Result<Vec<SimRuns>, Cl
         .collect())
 }
 
-fn describe(c: &Config, out: &Result<Run, String>) -> String {
+fn describe(c: &Config, out: &Result<Run, EngineError>) -> String {
     let r = match out {
         Ok(r) => r,
         Err(e) => return format!("failed: {e}"),

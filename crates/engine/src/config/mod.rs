@@ -137,6 +137,15 @@ impl Config {
             optim.insert(group, read_group(gr)?);
         }
         let train = read_train(r.table("train")?, task.n_train())?;
+        for (group, g) in &optim {
+            if g.schedule.warmup_steps > train.steps {
+                return Err(ConfigError::Invalid {
+                    key: format!("optim.{group}.warmup_steps"),
+                    value: g.schedule.warmup_steps.to_string(),
+                    allowed: format!("at most train.steps ({})", train.steps),
+                });
+            }
+        }
         let eval = read_eval(r.table("eval")?)?;
         let phase = read_phase(r.table("phase")?)?;
         r.finish()?;
@@ -161,7 +170,9 @@ impl Config {
         toml::to_string(self).expect("a validated config serialises to TOML")
     }
 
-    /// This config with `key.path = value` overrides, read and validated again as a whole.
+    /// This config with `key.path = value` overrides, read and validated again as a whole. Keys
+    /// that are alternatives to each other give way to the one set: `task.n_train` replaces
+    /// `task.lambda` and the other way round.
     pub fn with(&self, sets: &[(&str, Value)]) -> Result<Config, ConfigError> {
         let mut table: Table =
             self.to_toml()
@@ -170,7 +181,15 @@ impl Config {
                     source: format!("the resolved config of {}", self.name),
                     message: e.to_string(),
                 })?;
+        const ALTERNATIVES: &[(&str, &str)] = &[("n_train", "lambda"), ("lambda", "n_train")];
         for (key, value) in sets {
+            if let Some(task) = table.get_mut("task").and_then(Value::as_table_mut)
+                && let Some((_, other)) = ALTERNATIVES
+                    .iter()
+                    .find(|(k, _)| key.strip_prefix("task.") == Some(*k))
+            {
+                task.remove(*other);
+            }
             crate::reader::set(&mut table, key, value.clone())?;
         }
         Config::from_table(table)

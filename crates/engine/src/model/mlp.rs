@@ -60,6 +60,10 @@ impl ModelSpec for MlpConfig {
         matches!(shape.input, Input::Dense { .. })
     }
 
+    fn init_keys(&self) -> &'static [&'static str] {
+        &["init", "init_scale"]
+    }
+
     fn build(&self, shape: &IoShape) -> Result<Box<dyn Model>, ConfigError> {
         let Input::Dense { dim } = shape.input else {
             return Err(does_not_fit("mlp", shape));

@@ -46,6 +46,11 @@ pub type ModelConfig = Choice<dyn ModelSpec>;
 pub trait ModelSpec: Kind {
     /// Whether the model can take data of `shape`.
     fn fits(&self, shape: &IoShape) -> bool;
+    /// Keys that change only the initial parameters, not the forward pass: ensemble members may
+    /// differ in them.
+    fn init_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// The model for data of `shape`, or an error naming the key that does not fit. Cheap: it
     /// allocates no parameters.
     fn build(&self, shape: &IoShape) -> Result<Box<dyn Model>, ConfigError>;
@@ -80,6 +85,16 @@ pub trait Model: Send + Sync {
     fn dense_stack(&self) -> Option<DenseStack> {
         None
     }
+}
+
+/// A model's settings without its init-only keys: members whose models agree on these can train as
+/// one ensemble.
+pub fn forward_settings(model: &ModelConfig) -> toml::Table {
+    let mut t = model.table();
+    for k in model.init_keys() {
+        t.remove(*k);
+    }
+    t
 }
 
 /// The model kinds whose default settings accept data of `shape` (for error messages).

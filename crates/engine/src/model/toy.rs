@@ -77,6 +77,10 @@ impl ModelSpec for ToyConfig {
         matches!(shape.input, Input::Tokens { .. }) && matches!(shape.output, Output::Classes(_))
     }
 
+    fn init_keys(&self) -> &'static [&'static str] {
+        &["init_scale"]
+    }
+
     fn build(&self, shape: &IoShape) -> Result<Box<dyn Model>, ConfigError> {
         let (true, Input::Tokens { vocab, positions }) = (self.fits(shape), shape.input) else {
             return Err(does_not_fit("toy", shape));

@@ -90,7 +90,8 @@ pub fn make(s: &ProbeSetup<'_>) -> Option<Box<dyn Probe>> {
         && group.is_some_and(|g| {
             g.optimizer == OptimizerKind::Sgd
                 && g.momentum == 0.0
-                && g.schedule == crate::schedule::LrSchedule::default()
+                && g.schedule.warmup_steps == 0
+                && g.schedule.decay == crate::schedule::Decay::Constant
         })
         && config.train.batch_size == 0;
     let clean = t.label_noise == 0.0;

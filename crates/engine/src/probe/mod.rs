@@ -104,7 +104,7 @@ impl EvalContext<'_> {
         let device = Device::flex();
         let split = which.of(self.data);
         let rows = vec![(0..split.len()).collect::<Vec<usize>>()];
-        let inputs = crate::train::batch::inputs(&[split], &rows, &device, self.precision);
+        let inputs = crate::batch::inputs(&[split], &rows, &device, self.precision);
         let values = values.map_or_else(|| self.params.all(), <[Vec<f64>]>::to_vec);
         let params =
             Params::from_members(self.params.specs().to_vec(), vec![values], self.precision);

@@ -1,7 +1,10 @@
 //! Non-modular addition (Liu et al. 2022): the unordered pairs (i, j), i <= j < p, labelled i + j
 //! (2p - 1 classes), split at random into train and validation by the seed.
 //!
-//! Keys: `p` (integers 0..p-1), `train` (a count of training pairs, or a fraction of all pairs).
+//! Keys: `p` (integers 0..p-1), `train` (a count of training pairs, or a fraction of all pairs),
+//! `split`: `random` (a uniformly random subset), or `covered` (every sum appears in training:
+//! with p = 10 and 45 of 55 pairs, a random split holds out the only pair of a sum such as 8 + 9
+//! more than half the time, and that sum can never be learned, capping validation accuracy at 0.9).
 
 use super::{Dataset, Features, Labels, Split, Task};
 use crate::files::ExtraTable;
@@ -19,6 +22,17 @@ pub struct Addition {
     pub p: usize,
     /// Training-set size: an integer count or a fraction of all pairs.
     pub train: TrainSize,
+    pub split: SplitRule,
+}
+
+/// How the training pairs are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SplitRule {
+    /// A uniformly random subset of the pairs.
+    Random,
+    /// One random pair of every sum first, then random pairs: every validation label is trained.
+    Covered,
 }
 
 /// A count (TOML integer) or a fraction in (0, 1] (TOML float).
@@ -67,7 +81,25 @@ pub fn read(r: &mut Reader) -> Result<Arc<dyn Task>, ConfigError> {
     let p = r.usize_or("p", 10, 2, 1000)?;
     let total = pairs(p);
     let train = TrainSize::read(r, "train", total, TrainSize::Count(total * 9 / 11))?;
-    Ok(Arc::new(Addition { p, train }))
+    let split = match r
+        .choice_or("split", "random", &["random", "covered"])?
+        .as_str()
+    {
+        "covered" => SplitRule::Covered,
+        _ => SplitRule::Random,
+    };
+    let classes = 2 * p - 1;
+    if split == SplitRule::Covered && train.count(total) < classes {
+        return Err(ConfigError::Invalid {
+            key: r.key("split"),
+            value: "\"covered\"".into(),
+            allowed: format!(
+                "\"random\", or \"covered\" with at least {classes} training pairs (one per sum); task.train gives {}",
+                train.count(total)
+            ),
+        });
+    }
+    Ok(Arc::new(Addition { p, train, split }))
 }
 
 impl crate::choice::Kind for Addition {
@@ -104,6 +136,16 @@ impl Task for Addition {
         let n_train = self.n_train();
         let mut order: Vec<usize> = (0..pairs.len()).collect();
         order.shuffle(&mut rng(seed, Stream::Split));
+        if self.split == SplitRule::Covered {
+            // the first pair of each sum in the shuffled order moves to the front (a uniformly
+            // random pair per sum), the rest keep their random order
+            let mut seen = vec![false; 2 * self.p - 1];
+            let (first, rest): (Vec<usize>, Vec<usize>) = order.iter().partition(|&&k| {
+                let (i, j) = pairs[k];
+                !std::mem::replace(&mut seen[i + j], true)
+            });
+            order = first.into_iter().chain(rest).collect();
+        }
         let mut train_mask = vec![false; pairs.len()];
         for &k in &order[..n_train] {
             train_mask[k] = true;
@@ -176,6 +218,7 @@ mod tests {
         let task = Addition {
             p: 10,
             train: TrainSize::Count(45),
+            split: SplitRule::Random,
         };
         let d = task.build(3, None);
         assert_eq!((d.train.len(), d.val.len()), (45, 10));
@@ -197,7 +240,39 @@ mod tests {
         let frac = Addition {
             p: 10,
             train: TrainSize::Fraction(0.4),
+            split: SplitRule::Random,
         };
         assert_eq!(frac.build(0, None).train.len(), 22);
+    }
+
+    #[test]
+    fn covered_splits_train_every_sum() {
+        let labels =
+            |s: &Split| -> Vec<usize> { (0..s.len()).filter_map(|k| s.class(k)).collect() };
+        let (mut random_misses, mut covered_misses) = (0, 0);
+        for seed in 0..40 {
+            for (rule, misses) in [
+                (SplitRule::Random, &mut random_misses),
+                (SplitRule::Covered, &mut covered_misses),
+            ] {
+                let task = Addition {
+                    p: 10,
+                    train: TrainSize::Count(45),
+                    split: rule,
+                };
+                let d = task.build(seed, None);
+                assert_eq!(d.train.len(), 45);
+                let trained = labels(&d.train);
+                if labels(&d.val).iter().any(|c| !trained.contains(c)) {
+                    *misses += 1;
+                }
+            }
+        }
+        assert_eq!(covered_misses, 0);
+        // about 56% of random 45/55 splits hold out a sum's only pair; the rule matters
+        assert!(random_misses > 10, "{random_misses}");
+        let text = "[task]\nkind = \"addition\"\ntrain = 10\nsplit = \"covered\"\n";
+        let e = crate::Config::from_toml(text, "t").unwrap_err().to_string();
+        assert!(e.contains("task.split") && e.contains("19"), "{e}");
     }
 }

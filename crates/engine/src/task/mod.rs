@@ -7,9 +7,8 @@ pub mod teacher_student;
 
 use crate::choice::{Choice, Entry, Kind};
 use crate::files::ExtraTable;
-use crate::head::Correctness;
 use crate::reader::ConfigError;
-use crate::shape::{DenseStack, IoShape};
+use crate::shape::{Correctness, DenseStack, IoShape};
 
 /// Every task, by kind (one line each).
 pub const TASKS: &[Entry<dyn Task>] = &[

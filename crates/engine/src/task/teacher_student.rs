@@ -7,12 +7,11 @@
 //! architecture ([`DenseStack`]).
 
 use super::{Dataset, Features, Labels, Split, Task, Teacher};
-use crate::head::Correctness;
 use crate::init::{Init, normal};
 use crate::ops::Activation;
 use crate::reader::{ConfigError, Reader};
 use crate::seed::{Stream, rng};
-use crate::shape::{DenseStack, Input, IoShape, Output};
+use crate::shape::{Correctness, DenseStack, Input, IoShape, Output};
 use serde::Serialize;
 use std::sync::Arc;
 use toml::Value;

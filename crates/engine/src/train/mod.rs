@@ -13,8 +13,7 @@
 //! member's probes record a row. A member whose loss turns NaN or infinite is frozen and recorded
 //! as diverged; the others go on.
 
-pub mod batch;
-
+use crate::batch::{self, Batch, Sampler};
 use crate::config::Config;
 use crate::error::EngineError;
 use crate::files::ExtraTable;
@@ -27,7 +26,6 @@ use crate::probe::{EvalContext, Probe, ProbeSetup, probes_for};
 use crate::schedule::eval_steps;
 use crate::seed::{Stream, rng};
 use crate::task::Dataset;
-use batch::{Batch, Sampler};
 use burn::prelude::*;
 use std::time::Instant;
 
@@ -81,8 +79,9 @@ pub struct TrainOptions {
     pub progress: bool,
 }
 
-/// Checks that configs can share one batched loop: same task, model, loss, budget and schedule,
-/// and the same parameters in each optimiser group.
+/// Checks that configs can share one batched loop: same task, model (but for its init-only keys,
+/// such as the init scale), loss, budget and evaluation schedule, and the same parameters in each
+/// optimiser group. Seeds, optimiser hyperparameters and phase thresholds may differ.
 pub fn check_compatible(configs: &[Config]) -> Result<(), EngineError> {
     let first = configs
         .first()
@@ -90,7 +89,11 @@ pub fn check_compatible(configs: &[Config]) -> Result<(), EngineError> {
     for c in &configs[1..] {
         let differs = [
             ("task", c.task != first.task),
-            ("model", c.model != first.model),
+            (
+                "model",
+                crate::model::forward_settings(&c.model)
+                    != crate::model::forward_settings(&first.model),
+            ),
             ("loss", c.loss != first.loss),
             ("train", c.train != first.train),
             ("eval", c.eval != first.eval),
@@ -212,7 +215,7 @@ impl Trainer {
                     .iter()
                     .map(|c| {
                         let group = c.group_of(&s.name).expect("groups were validated");
-                        Hyper::of(&c.optim[group], model.d_out(), c.train.steps)
+                        Hyper::of(&c.optim[group], model.d_out())
                     })
                     .collect()
             })
@@ -256,7 +259,7 @@ impl Trainer {
             model,
             params,
             initial,
-            optimizer: Optimizer::new(hyper),
+            optimizer: Optimizer::new(hyper, steps),
             precision,
             plain,
             ad,
@@ -290,7 +293,8 @@ impl Trainer {
         self.finish(started.elapsed().as_secs_f64())
     }
 
-    /// One optimiser step of every active member.
+    /// Optimiser step `step` (1-based; it sets the scheduled learning rates and Adam's bias
+    /// correction) of every active member. Steps are taken in order, each once.
     pub fn step(&mut self, step: usize) {
         let mb;
         let b = match &self.full_batch {
@@ -340,7 +344,8 @@ impl Trainer {
             })
             .collect();
         let active: Vec<bool> = self.members.iter().map(|m| m.active).collect();
-        self.optimizer.step(&mut self.params, &grefs, &active);
+        self.optimizer
+            .step(&mut self.params, &grefs, &active, step as u64);
         for m in self.members.iter_mut().filter(|m| m.active) {
             m.last_step = step;
         }
@@ -447,10 +452,16 @@ pub fn check_fits(configs: &[Config]) -> Result<(), EngineError> {
     check_compatible(configs)?;
     let config = &configs[0];
     let model = config.build_model();
-    let probes = probes_for(&ProbeSetup {
-        config,
-        model: &*model,
-    });
+    // members' probes may differ (one member's optimiser admits the exact theory, another's not)
+    let probes: Vec<Box<dyn Probe>> = configs
+        .iter()
+        .flat_map(|c| {
+            probes_for(&ProbeSetup {
+                config: c,
+                model: &*model,
+            })
+        })
+        .collect();
     let est = crate::memory::estimate(config, &*model, &probes, configs.len());
     match crate::memory::machine_bytes() {
         Some(machine) if est.total() > machine => {

@@ -1,5 +1,6 @@
-//! Batches: the inputs and training targets of M members stacked along a leading member axis, and
-//! the sampler that picks each member's minibatches from its own batch stream.
+//! Batches: the inputs and training targets of M members stacked along a leading member axis
+//! (what the trainer and the probes' own forward passes feed a model), and the sampler that picks
+//! each member's minibatches from its own batch stream.
 
 use crate::head::{Encoding, Target, TargetKind};
 use crate::loss::TargetTensor;
