@@ -30,6 +30,9 @@ enum Command {
     /// Theory without training: the effective theory of addition, grokking in linear estimators.
     #[command(subcommand)]
     Theory(commands::theory::Theory),
+    /// Run a sweep (a phase diagram): `groklab sweep preset NAME`, `resume DIR`, `merge DIR`,
+    /// `show NAME`, `slurm ...`.
+    Sweep(commands::sweep::Args),
     /// Train the default toy study, run its theory and print a short summary.
     Quickstart(commands::quickstart::Args),
     /// Redraw the plots of a run directory from its CSV files.
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Command::Train(a) => commands::train::run(a),
         Command::Presets(a) => commands::presets::run(a),
         Command::Theory(t) => commands::theory::run(t),
+        Command::Sweep(a) => commands::sweep::run(a),
         Command::Quickstart(a) => commands::quickstart::run(a),
         Command::Report(a) => commands::report::run(a),
         Command::Repro(r) => commands::repro::run(r),

@@ -4,6 +4,7 @@ pub mod presets;
 pub mod quickstart;
 pub mod report;
 pub mod repro;
+pub mod sweep;
 pub mod theory;
 pub mod theory_linear;
 pub mod train;

@@ -1,9 +1,15 @@
-//! SVG plots for eyes. This crate knows nothing of training: it draws named series of numbers, and
-//! [`table`] reads the CSV files that runs write, so `groklab report DIR` can redraw any run.
+//! SVG plots and static HTML pages for eyes. This crate knows nothing of training: it draws named
+//! series of numbers, and [`table`] reads the CSV files that runs and sweeps write, so
+//! `groklab report DIR` can redraw any run or sweep and write its page.
 
+pub mod files;
+pub mod html;
 pub mod plot;
 pub mod run;
+pub mod sweep;
 pub mod table;
 
-pub use plot::{Axis, Heatmap, Series, heatmap, line_plot, scatter_labelled};
+pub use plot::{
+    Axis, CategoryMap, Heatmap, Series, category_map, heatmap, line_plot, scatter_labelled,
+};
 pub use table::Table;

@@ -271,6 +271,105 @@ pub fn scatter_labelled(
     root.present().map_err(err)
 }
 
+/// The edges of the cells around grid values on an axis (midpoints between neighbours, in the
+/// axis's own scale).
+fn cell_edges(vals: &[f64], axis: &Axis) -> Vec<(f64, f64)> {
+    let m: Vec<f64> = vals
+        .iter()
+        .map(|&v| axis.map(v).unwrap_or(f64::NAN))
+        .collect();
+    (0..m.len())
+        .map(|i| {
+            let left = if i > 0 {
+                (m[i] + m[i - 1]) / 2.0
+            } else if m.len() > 1 {
+                m[0] - (m[1] - m[0]) / 2.0
+            } else {
+                m[0] - 0.5
+            };
+            let right = if i + 1 < m.len() {
+                (m[i] + m[i + 1]) / 2.0
+            } else if m.len() > 1 {
+                m[i] + (m[i] - m[i - 1]) / 2.0
+            } else {
+                m[i] + 0.5
+            };
+            (left, right)
+        })
+        .collect()
+}
+
+/// A map of categories over a grid (a phase diagram): `cells[j][i]` is the category index at
+/// (xs[i], ys[j]), `None` cells are white; the legend names each category in its colour.
+#[derive(Debug, Clone)]
+pub struct CategoryMap<'a> {
+    pub title: &'a str,
+    pub x: Axis,
+    pub xs: &'a [f64],
+    pub y: Axis,
+    pub ys: &'a [f64],
+    pub cells: &'a [Vec<Option<usize>>],
+    pub categories: &'a [(&'a str, (u8, u8, u8))],
+}
+
+/// Draws a [`CategoryMap`] as SVG.
+pub fn category_map(path: &Path, m: &CategoryMap<'_>) -> PlotResult {
+    let cx = cell_edges(m.xs, &m.x);
+    let cy = cell_edges(m.ys, &m.y);
+    let root = SVGBackend::new(path, (800, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let (main, legend) = root.split_horizontally(640);
+    let range = |c: &[(f64, f64)]| {
+        let a = c.first().map_or(0.0, |c| c.0);
+        let b = c.last().map_or(1.0, |c| c.1);
+        a.min(b)..a.max(b)
+    };
+    let mut chart = ChartBuilder::on(&main)
+        .caption(m.title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(range(&cx), range(&cy))
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(m.x.label.as_str())
+        .y_desc(m.y.label.as_str())
+        .x_label_formatter(&|v| m.x.tick(*v))
+        .y_label_formatter(&|v| m.y.tick(*v))
+        .draw()
+        .map_err(err)?;
+    let colour = |k: usize| {
+        let (r, g, b) = m.categories.get(k).map_or((255, 255, 255), |c| c.1);
+        RGBColor(r, g, b)
+    };
+    let mut rects = Vec::new();
+    for (j, row) in m.cells.iter().enumerate() {
+        for (i, c) in row.iter().enumerate() {
+            let (Some(&(xa, xb)), Some(&(ya, yb)), Some(k)) = (cx.get(i), cy.get(j), c) else {
+                continue;
+            };
+            rects.push(Rectangle::new([(xa, ya), (xb, yb)], colour(*k).filled()));
+        }
+    }
+    chart.draw_series(rects).map_err(err)?;
+    for (k, (name, _)) in m.categories.iter().enumerate() {
+        let y = 60 + 30 * k as i32;
+        legend
+            .draw(&Rectangle::new([(10, y), (30, y + 20)], colour(k).filled()))
+            .map_err(err)?;
+        legend
+            .draw(&Text::new(
+                name.to_string(),
+                (38, y + 3),
+                ("sans-serif", 15),
+            ))
+            .map_err(err)?;
+    }
+    root.present().map_err(err)
+}
+
 /// A heatmap of z over a grid: `z[j][i]` is the value at (xs[i], ys[j]); `None` cells are grey.
 /// Values are coloured on a linear or log scale between their min and max.
 #[derive(Debug, Clone)]
@@ -298,33 +397,8 @@ pub fn heatmap(path: &Path, h: &Heatmap<'_>) -> PlotResult {
         log_z,
     } = h.clone();
     let (x, y) = (&x, &y);
-    let cells = |vals: &[f64], axis: &Axis| -> Vec<(f64, f64)> {
-        let m: Vec<f64> = vals
-            .iter()
-            .map(|&v| axis.map(v).unwrap_or(f64::NAN))
-            .collect();
-        (0..m.len())
-            .map(|i| {
-                let left = if i > 0 {
-                    (m[i] + m[i - 1]) / 2.0
-                } else if m.len() > 1 {
-                    m[0] - (m[1] - m[0]) / 2.0
-                } else {
-                    m[0] - 0.5
-                };
-                let right = if i + 1 < m.len() {
-                    (m[i] + m[i + 1]) / 2.0
-                } else if m.len() > 1 {
-                    m[i] + (m[i] - m[i - 1]) / 2.0
-                } else {
-                    m[i] + 0.5
-                };
-                (left, right)
-            })
-            .collect()
-    };
-    let cx = cells(xs, x);
-    let cy = cells(ys, y);
+    let cx = cell_edges(xs, x);
+    let cy = cell_edges(ys, y);
     let zmap = |v: f64| {
         if log_z {
             (v > 0.0).then(|| v.log10())

@@ -12,9 +12,7 @@ pub fn draw_run(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut written = Vec::new();
     let mut draw = |name: &str, f: &dyn Fn(&Path) -> PlotResult| -> Result<(), String> {
         let path = dir.join(name);
-        let tmp = dir.join(format!(".{name}.tmp"));
-        f(&tmp)?;
-        std::fs::rename(&tmp, &path).map_err(|e| e.to_string())?;
+        crate::files::render(&path, f)?;
         written.push(path);
         Ok(())
     };

@@ -3,11 +3,13 @@
 
 use std::path::Path;
 
-/// Columns of numbers by header name.
+/// Columns of numbers by header name, and the cells as text.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Table {
     pub headers: Vec<String>,
     pub rows: Vec<Vec<f64>>,
+    /// The cells as written (words such as a phase, empty cells).
+    pub text: Vec<Vec<String>>,
 }
 
 impl Table {
@@ -24,16 +26,35 @@ impl Table {
             Ok(h) => h.iter().map(str::to_string).collect(),
             Err(_) => return Table::default(),
         };
-        let rows = rdr
+        let text: Vec<Vec<String>> = rdr
             .records()
             .filter_map(Result::ok)
+            .map(|r| r.iter().map(str::to_string).collect())
+            .collect();
+        let rows = text
+            .iter()
             .map(|r| {
                 r.iter()
                     .map(|c| c.parse::<f64>().unwrap_or(f64::NAN))
                     .collect()
             })
             .collect();
-        Table { headers, rows }
+        Table {
+            headers,
+            rows,
+            text,
+        }
+    }
+
+    /// A column as text.
+    pub fn text_column(&self, name: &str) -> Option<Vec<String>> {
+        let k = self.headers.iter().position(|h| h == name)?;
+        Some(
+            self.text
+                .iter()
+                .map(|r| r.get(k).cloned().unwrap_or_default())
+                .collect(),
+        )
     }
 
     pub fn column(&self, name: &str) -> Option<Vec<f64>> {

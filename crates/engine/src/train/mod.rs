@@ -115,6 +115,27 @@ pub fn check_compatible(configs: &[Config]) -> Result<(), EngineError> {
     Ok(())
 }
 
+/// What members must share to train as one ensemble ([`check_compatible`]), as text: configs with
+/// equal keys can be batched together (a sweep groups its runs by it).
+pub fn ensemble_key(c: &Config) -> String {
+    let mut t = toml::Table::new();
+    t.insert("task".into(), toml::Value::Table(c.task.table()));
+    t.insert(
+        "model".into(),
+        toml::Value::Table(crate::model::forward_settings(&c.model)),
+    );
+    t.insert("loss".into(), toml::Value::Table(c.loss.table()));
+    fn value<T: serde::Serialize>(v: &T) -> toml::Value {
+        toml::Value::try_from(v).expect("config values serialise")
+    }
+    t.insert("train".into(), value(&c.train));
+    t.insert("eval".into(), value(&c.eval));
+    for (k, g) in &c.optim {
+        t.insert(format!("group {k}"), value(&g.params));
+    }
+    toml::to_string(&t).expect("a table of plain values serialises")
+}
+
 /// The trainer trains one member as if alone: its own data, encoding, probes and record.
 struct Member {
     config: Config,

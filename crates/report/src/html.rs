@@ -1,0 +1,246 @@
+//! Static `index.html` pages over a run or a sweep directory: the plots, the config, the summary
+//! and, for sweeps, the phase diagrams and a sortable table of runs linking to each run's page.
+//! Everything is relative links and inline script: the page opens from the file system with no
+//! server and no network.
+
+use crate::files::write_text;
+use crate::table::Table;
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+
+/// Escapes text for HTML.
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:1400px;color:#222}\
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.5em}\
+.plots{display:flex;flex-wrap:wrap;gap:12px}.plots img{max-width:640px;width:100%;border:1px solid #ddd}\
+table{border-collapse:collapse;font-size:0.85em}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}\
+th{background:#f3f3f3;cursor:pointer;user-select:none}th.sorted-asc::after{content:' \\25B2'}\
+th.sorted-desc::after{content:' \\25BC'}pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:0.85em}\
+td.phase-comprehension{background:#d6f0d6}td.phase-grokking{background:#ffe3c8}\
+td.phase-memorization{background:#d3e3f3}td.phase-confusion{background:#e6dcf0}td.phase-diverged{background:#ccc}";
+
+/// Sorting by a column: numbers as numbers, empty cells last, words as words.
+const SORT_SCRIPT: &str = r#"
+document.querySelectorAll('table.sortable').forEach(function (table) {
+  var heads = table.querySelectorAll('th');
+  heads.forEach(function (th, col) {
+    th.addEventListener('click', function () {
+      var asc = !th.classList.contains('sorted-asc');
+      heads.forEach(function (h) { h.classList.remove('sorted-asc', 'sorted-desc'); });
+      th.classList.add(asc ? 'sorted-asc' : 'sorted-desc');
+      var body = table.tBodies[0];
+      var rows = Array.prototype.slice.call(body.rows);
+      rows.sort(function (a, b) {
+        var x = a.cells[col].textContent, y = b.cells[col].textContent;
+        if (x === '' && y === '') return 0;
+        if (x === '') return 1;
+        if (y === '') return -1;
+        var nx = Number(x), ny = Number(y);
+        var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
+        return asc ? c : -c;
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+    });
+  });
+});
+"#;
+
+fn page(title: &str, body: &str, script: bool) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
+<link rel=\"icon\" href=\"data:,\"><style>{STYLE}</style></head>\n<body>\n{body}\n{}</body></html>\n",
+        esc(title),
+        if script {
+            format!("<script>{SORT_SCRIPT}</script>\n")
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// The SVG files of a directory, sorted, as an image gallery.
+fn gallery(dir: &Path, prefix: &str) -> String {
+    let mut svgs: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".svg") && !n.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    svgs.sort();
+    if svgs.is_empty() {
+        return String::new();
+    }
+    let imgs: String = svgs
+        .iter()
+        .map(|n| {
+            format!(
+                "<a href=\"{p}{n}\"><img src=\"{p}{n}\" alt=\"{n}\"></a>\n",
+                p = esc(prefix),
+                n = esc(n)
+            )
+        })
+        .collect();
+    format!("<div class=\"plots\">\n{imgs}</div>\n")
+}
+
+/// An HTML table of a CSV table; `link` turns a row's first cell into a link.
+fn html_table(t: &Table, link: impl Fn(&str) -> Option<String>) -> String {
+    let phase_col = t.headers.iter().position(|h| h == "phase");
+    let mut s = String::from("<table class=\"sortable\"><thead><tr>");
+    for h in &t.headers {
+        s += &format!("<th>{}</th>", esc(h));
+    }
+    s += "</tr></thead><tbody>\n";
+    for row in &t.text {
+        s += "<tr>";
+        for (k, cell) in row.iter().enumerate() {
+            let class = match phase_col {
+                Some(p) if p == k => format!(" class=\"phase-{}\"", esc(cell)),
+                _ => String::new(),
+            };
+            let shown = match (k, link(cell)) {
+                (0, Some(href)) => format!("<a href=\"{}\">{}</a>", esc(&href), esc(cell)),
+                _ => esc(cell),
+            };
+            s += &format!("<td{class}>{shown}</td>");
+        }
+        s += "</tr>\n";
+    }
+    s + "</tbody></table>\n"
+}
+
+/// Writes `index.html` of a run directory; returns its path.
+pub fn run_page(dir: &Path) -> Result<PathBuf, String> {
+    let summary: Json = std::fs::read(dir.join("summary.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Json::Null);
+    let config = std::fs::read_to_string(dir.join("config.toml")).unwrap_or_default();
+    let name = summary["name"].as_str().unwrap_or("run");
+    let mut body = format!("<h1>{}</h1>\n", esc(name));
+    if let Some(o) = summary.as_object() {
+        body += "<h2>Summary</h2>\n<table><tbody>\n";
+        for (k, v) in o {
+            let shown = match v {
+                Json::Object(m) => m
+                    .iter()
+                    .map(|(a, b)| format!("{a} = {b}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                Json::Null => "-".into(),
+                Json::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            body += &format!(
+                "<tr><th>{}</th><td style=\"text-align:left\">{}</td></tr>\n",
+                esc(k),
+                esc(&shown)
+            );
+        }
+        body += "</tbody></table>\n";
+    }
+    body += "<h2>Plots</h2>\n";
+    body += &gallery(dir, "");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| {
+                    !n.starts_with('.')
+                        && (n.ends_with(".csv")
+                            || n.ends_with(".json")
+                            || n.ends_with(".safetensors"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    body += "<h2>Files</h2>\n<p>";
+    body += &files
+        .iter()
+        .map(|f| format!("<a href=\"{0}\">{0}</a>", esc(f)))
+        .collect::<Vec<_>>()
+        .join(" · ");
+    body += "</p>\n<h2>Config</h2>\n";
+    body += &format!("<pre>{}</pre>\n", esc(&config));
+    let path = dir.join("index.html");
+    write_text(&path, &page(name, &body, false))?;
+    Ok(path)
+}
+
+/// Writes `index.html` of a sweep directory (and of each of its runs); returns its path.
+pub fn sweep_page(dir: &Path) -> Result<PathBuf, String> {
+    let meta: Json = std::fs::read(dir.join("sweep.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Json::Null);
+    let table = Table::read(&dir.join("sweep.csv")).unwrap_or_default();
+    let name = meta["name"].as_str().unwrap_or("sweep");
+    let mut body = format!("<h1>{}</h1>\n", esc(name));
+    if let Some(d) = meta["description"].as_str() {
+        body += &format!("<p>{}</p>\n", esc(d));
+    }
+    let total = meta["runs"].as_u64().unwrap_or(0);
+    let phases = table.text_column("phase").unwrap_or_default();
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for p in &phases {
+        match counts.iter_mut().find(|c| &c.0 == p) {
+            Some(c) => c.1 += 1,
+            None => counts.push((p.clone(), 1)),
+        }
+    }
+    body += &format!(
+        "<p id=\"counts\">{} of {total} runs finished: {}</p>\n",
+        table.rows.len(),
+        esc(&counts
+            .iter()
+            .map(|(p, n)| format!("{n} {p}"))
+            .collect::<Vec<_>>()
+            .join(", "))
+    );
+    body += "<h2>Diagrams</h2>\n";
+    body += &gallery(dir, "");
+    body += "<h2>Runs</h2>\n<p>Click a column to sort.</p>\n";
+    body += &html_table(&table, |id| {
+        dir.join("runs")
+            .join(id)
+            .join("summary.json")
+            .is_file()
+            .then(|| format!("runs/{id}/index.html"))
+    });
+    if let Ok(d) = std::fs::read_dir(dir.join("runs")) {
+        for e in d.flatten() {
+            if e.path().join("summary.json").is_file() {
+                run_page(&e.path())?;
+            }
+        }
+    }
+    let path = dir.join("index.html");
+    write_text(&path, &page(name, &body, true))?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_escape_and_link() {
+        assert_eq!(esc("<a & \"b\">"), "&lt;a &amp; &quot;b&quot;&gt;");
+        let t = Table::parse("run,x,phase\nr0000,1,grokking\nr0001,2,\n");
+        let h = html_table(&t, |id| {
+            (id == "r0000").then(|| format!("runs/{id}/index.html"))
+        });
+        assert!(h.contains("<a href=\"runs/r0000/index.html\">r0000</a>"));
+        assert!(h.contains("<td>r0001</td>"));
+        assert!(h.contains("class=\"phase-grokking\""));
+    }
+}

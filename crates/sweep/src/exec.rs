@@ -1,0 +1,240 @@
+//! Running a sweep: the runs of this shard that are not finished, grouped into ensembles of
+//! same-shaped runs (chunks of `chunk` members, so that progress is saved as it goes), trained on
+//! `jobs` worker threads through the one training loop. Every chunk is checked (shapes, memory)
+//! before any trains. Each finished member is written at once; `sweep.csv` is rebuilt after every
+//! chunk.
+
+use crate::Prepared;
+use crate::definition::RunSpec;
+use crate::dir::SweepDir;
+use crate::error::SweepError;
+use groklab_engine::train::{TrainOptions, check_fits, ensemble_key, train};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+/// A deterministic 1/count of a sweep's runs: run i belongs to shard i mod count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    /// Reads `I/N` (with `I` optional: then `SLURM_ARRAY_TASK_ID`).
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let allowed = "I/N with 0 <= I < N, or /N to take I from SLURM_ARRAY_TASK_ID";
+        let (i, n) = text
+            .split_once('/')
+            .ok_or_else(|| format!("invalid value for `--shard`: {text}; allowed: {allowed}"))?;
+        let count: usize = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("invalid value for `--shard`: {text}; allowed: {allowed}"))?;
+        let index: usize = if i.trim().is_empty() {
+            std::env::var("SLURM_ARRAY_TASK_ID")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| {
+                    format!("invalid value for `--shard`: {text}; SLURM_ARRAY_TASK_ID is not set to an integer; allowed: {allowed}")
+                })?
+        } else {
+            i.trim()
+                .parse()
+                .map_err(|_| format!("invalid value for `--shard`: {text}; allowed: {allowed}"))?
+        };
+        if count == 0 || index >= count {
+            return Err(format!(
+                "invalid value for `--shard`: {text}; allowed: {allowed}"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+
+    pub fn owns(&self, run_index: usize) -> bool {
+        run_index % self.count == self.index
+    }
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Worker threads, each training one chunk at a time.
+    pub jobs: usize,
+    /// Members per ensemble.
+    pub chunk: usize,
+    pub shard: Option<Shard>,
+    pub progress: bool,
+}
+
+/// What a call did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// Runs of the sweep, of this shard, finished before this call, and trained by it.
+    pub total: usize,
+    pub in_shard: usize,
+    pub already_done: usize,
+    pub trained: usize,
+    pub wall_seconds: f64,
+}
+
+/// The pending runs of the shard in chunks of at most `chunk` same-shaped runs, in run order
+/// within each shape.
+pub fn chunks<'a>(
+    dir: &SweepDir,
+    runs: &'a [RunSpec],
+    opts: &Options,
+) -> (Vec<Vec<&'a RunSpec>>, usize, usize) {
+    let in_shard: Vec<&RunSpec> = runs
+        .iter()
+        .filter(|r| opts.shard.is_none_or(|s| s.owns(r.index)))
+        .collect();
+    let pending: Vec<&RunSpec> = in_shard
+        .iter()
+        .copied()
+        .filter(|r| !dir.is_finished(&r.id))
+        .collect();
+    let mut groups: BTreeMap<String, Vec<&RunSpec>> = BTreeMap::new();
+    let mut order = Vec::new();
+    for r in &pending {
+        let key = ensemble_key(&r.config);
+        if !groups.contains_key(&key) {
+            order.push(key.clone());
+        }
+        groups.entry(key).or_default().push(r);
+    }
+    let mut out = Vec::new();
+    for key in order {
+        for c in groups[&key].chunks(opts.chunk.max(1)) {
+            out.push(c.to_vec());
+        }
+    }
+    (out, in_shard.len(), in_shard.len() - pending.len())
+}
+
+/// Trains every pending run of the shard and writes it; rebuilds `sweep.csv`.
+pub fn run(dir: &SweepDir, prepared: &Prepared, opts: &Options) -> Result<Outcome, SweepError> {
+    let (sweep, runs) = (&prepared.sweep, &prepared.runs);
+    let started = Instant::now();
+    if opts.shard.is_none() {
+        dir.clean_partial();
+    }
+    let (chunks, in_shard, already_done) = chunks(dir, runs, opts);
+    // every chunk fits (shapes, and memory for one chunk at a time) before anything trains
+    for c in &chunks {
+        let configs: Vec<_> = c.iter().map(|r| r.config.clone()).collect();
+        check_fits(&configs)?;
+    }
+    let pending: usize = chunks.iter().map(Vec::len).sum();
+    let bar = progress_bar(opts.progress, pending as u64, &sweep.name);
+    let next = AtomicUsize::new(0);
+    let trained = AtomicUsize::new(0);
+    let failure: Mutex<Option<SweepError>> = Mutex::new(None);
+    let table = Mutex::new(());
+    let jobs = opts.jobs.max(1).min(chunks.len().max(1));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|e| SweepError::Io {
+            path: dir.path.clone(),
+            source: std::io::Error::other(format!("cannot start {jobs} worker threads: {e}")),
+        })?;
+    pool.scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|_| {
+                loop {
+                    if failure.lock().map_or(true, |f| f.is_some()) {
+                        break;
+                    }
+                    let k = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(chunk) = chunks.get(k) else {
+                        break;
+                    };
+                    let configs: Vec<_> = chunk.iter().map(|r| r.config.clone()).collect();
+                    let done = train(&configs, &TrainOptions::default())
+                        .map_err(SweepError::from)
+                        .and_then(|result| {
+                            for (run, member) in chunk.iter().zip(&result.members) {
+                                let summary = dir.write_run(
+                                    run,
+                                    member,
+                                    &result.specs,
+                                    result.wall_seconds,
+                                    result.steps_per_second,
+                                )?;
+                                bar.set_message(format!("{} {}", run.id, summary.phase.as_str()));
+                            }
+                            Ok(())
+                        });
+                    match done {
+                        Ok(()) => {
+                            trained.fetch_add(chunk.len(), Ordering::SeqCst);
+                            bar.inc(chunk.len() as u64);
+                            let _guard = table.lock();
+                            if let Err(e) = dir.rebuild_table(prepared)
+                                && let Ok(mut f) = failure.lock()
+                            {
+                                f.get_or_insert(e);
+                            }
+                        }
+                        Err(e) => {
+                            if let Ok(mut f) = failure.lock() {
+                                f.get_or_insert(e);
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    bar.finish_and_clear();
+    if let Some(e) = failure.into_inner().ok().flatten() {
+        return Err(e);
+    }
+    dir.rebuild_table(prepared)?;
+    Ok(Outcome {
+        total: runs.len(),
+        in_shard,
+        already_done,
+        trained: trained.into_inner(),
+        wall_seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn progress_bar(show: bool, len: u64, name: &str) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} runs, {elapsed} elapsed, eta {eta} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(name.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(500));
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_runs() {
+        for count in 1..6 {
+            let shards: Vec<Shard> = (0..count).map(|index| Shard { index, count }).collect();
+            for run in 0..40 {
+                assert_eq!(shards.iter().filter(|s| s.owns(run)).count(), 1);
+            }
+        }
+        assert_eq!(Shard::parse("2/5"), Ok(Shard { index: 2, count: 5 }));
+        for bad in ["5/5", "1", "a/3", "1/0", "-1/3"] {
+            let e = Shard::parse(bad).unwrap_err();
+            assert!(e.contains("`--shard`"), "{e}");
+        }
+    }
+}
