@@ -160,11 +160,14 @@ fn sigkill_at_any_moment_then_resume_leaves_every_run_exactly_once() {
             .collect()
     };
     // killed several times at different moments (while training, while writing a run, while
-    // rebuilding sweep.csv): whatever had finished stays finished and unchanged
+    // rebuilding sweep.csv): whatever had finished stays finished and unchanged; one run per
+    // ensemble, so that runs finish one by one (the resume below uses the default ensembles)
     let mut kept: Vec<(String, Vec<u8>)> = Vec::new();
     for extra_ms in [0, 170, 55, 290] {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_groklab"))
-            .args(["sweep", "s.toml", "--out", "sw", "-q", "--jobs", "2"])
+            .args([
+                "sweep", "s.toml", "--out", "sw", "-q", "--jobs", "2", "--chunk", "1",
+            ])
             .current_dir(tmp.path())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

@@ -23,8 +23,9 @@ pub struct Args {
     /// Worker threads (default: every core).
     #[arg(long)]
     jobs: Option<usize>,
-    /// Runs trained together as one ensemble (same-shaped runs only).
-    #[arg(long, default_value_t = 1)]
+    /// Runs trained together as one ensemble (same-shaped runs only; results do not depend on it).
+    /// 4 measured fastest on 2 cores (BENCHMARKS.md).
+    #[arg(long, default_value_t = 4)]
     chunk: usize,
     /// Require --out to hold this sweep already, and continue it.
     #[arg(long)]

@@ -3,12 +3,13 @@
 
 use std::path::Path;
 
-/// Renders into `.NAME.tmp` beside `path`, then renames it into place.
+/// Renders into `.NAME.tmpPID` beside `path`, then renames it into place (the process id keeps two
+/// processes drawing the same sweep, such as Slurm shards, out of each other's files).
 pub fn render(path: &Path, draw: impl FnOnce(&Path) -> Result<(), String>) -> Result<(), String> {
     let name = path
         .file_name()
         .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
     let result = draw(&tmp)
         .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display())));
     if result.is_err() {

@@ -48,6 +48,16 @@ document.querySelectorAll('table.sortable').forEach(function (table) {
       rows.forEach(function (r) { body.appendChild(r); });
     });
   });
+  // index.html#sort=COLUMN (or #sort=-COLUMN, descending) opens the table sorted
+  var m = /^#sort=(-?)(.+)$/.exec(decodeURIComponent(location.hash));
+  if (m) {
+    heads.forEach(function (th) {
+      if (th.textContent === m[2]) {
+        th.click();
+        if (m[1] === '-') th.click();
+      }
+    });
+  }
 });
 "#;
 
@@ -74,7 +84,13 @@ fn gallery(dir: &Path, prefix: &str) -> String {
                 .collect()
         })
         .unwrap_or_default();
-    svgs.sort();
+    // phase diagrams first, then the rest by name
+    let rank = |n: &str| match n {
+        "phases.svg" => 0,
+        "phase_agreement.svg" => 1,
+        _ => 2,
+    };
+    svgs.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
     if svgs.is_empty() {
         return String::new();
     }
@@ -208,7 +224,8 @@ pub fn sweep_page(dir: &Path) -> Result<PathBuf, String> {
     );
     body += "<h2>Diagrams</h2>\n";
     body += &gallery(dir, "");
-    body += "<h2>Runs</h2>\n<p>Click a column to sort.</p>\n";
+    body += "<h2>Runs</h2>\n<p>Click a column to sort (or open <code>index.html#sort=COLUMN</code>, \
+<code>#sort=-COLUMN</code> for descending).</p>\n";
     body += &html_table(&table, |id| {
         dir.join("runs")
             .join(id)
