@@ -35,7 +35,7 @@ enum Command {
     Sweep(commands::sweep::Args),
     /// Train the default toy study, run its theory and print a short summary.
     Quickstart(commands::quickstart::Args),
-    /// Redraw the plots of a run directory from its CSV files.
+    /// Redraw the plots of a run or sweep directory from its CSV files and write its index.html.
     Report(commands::report::Args),
     /// Reproduce the figures of a paper: simulations beside theory, as CSV and SVG.
     #[command(subcommand)]

@@ -799,6 +799,7 @@ fn run_grid(a: &LinearArgs, grid: &str) -> Result<(), CliError> {
         z: &z,
         z_label: "delta_t (steps)",
         log_z: true,
+        z_range: None,
     };
     render_atomic(&svg_path, |p| heatmap(p, &h))?;
 

@@ -137,6 +137,7 @@ pub fn write_member(
     let json = serde_json::to_string_pretty(summary).map_err(std::io::Error::other)?;
     write_atomic(&dir.join("summary.json"), json.as_bytes())?;
     groklab_report::run::draw_run(dir).map_err(std::io::Error::other)?;
+    groklab_report::html::run_page(dir).map_err(std::io::Error::other)?;
     Ok(())
 }
 

@@ -382,6 +382,8 @@ pub struct Heatmap<'a> {
     pub z: &'a [Vec<Option<f64>>],
     pub z_label: &'a str,
     pub log_z: bool,
+    /// The colour scale's range (in z's units); None: the data's own min and max.
+    pub z_range: Option<(f64, f64)>,
 }
 
 /// Draws a [`Heatmap`] as SVG.
@@ -395,6 +397,7 @@ pub fn heatmap(path: &Path, h: &Heatmap<'_>) -> PlotResult {
         z,
         z_label,
         log_z,
+        z_range,
     } = h.clone();
     let (x, y) = (&x, &y);
     let cx = cell_edges(xs, x);
@@ -411,10 +414,10 @@ pub fn heatmap(path: &Path, h: &Heatmap<'_>) -> PlotResult {
         .flatten()
         .filter_map(|v| v.and_then(zmap))
         .collect();
-    let (z0, z1) = if zs.is_empty() {
-        (0.0, 1.0)
-    } else {
-        bounds(zs.iter().copied())
+    let (z0, z1) = match z_range.and_then(|(a, b)| Some((zmap(a)?, zmap(b)?))) {
+        Some((a, b)) if b > a => (a, b),
+        _ if zs.is_empty() => (0.0, 1.0),
+        _ => bounds(zs.iter().copied()),
     };
     let root = SVGBackend::new(path, (760, 560)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
@@ -531,6 +534,7 @@ mod tests {
             z: &z,
             z_label: "steps",
             log_z: true,
+            z_range: None,
         };
         heatmap(&h, &spec).unwrap();
         assert!(std::fs::read_to_string(&h).unwrap().contains("<rect"));

@@ -110,7 +110,7 @@ pub fn draw_sweep(dir: &Path) -> Result<Vec<PathBuf>, String> {
         .unwrap_or_default();
     let mut written = Vec::new();
     match axes.as_slice() {
-        [x, y] => two_axes(dir, &name, x, y, &table, &mut written)?,
+        [x, y] => two_axes(dir, &name, x, y, &table, &overlays, &mut written)?,
         [x] => one_axis(dir, &name, x, &table, &overlays, &mut written)?,
         _ => {}
     }
@@ -135,6 +135,7 @@ fn two_axes(
     x: &SweepAxis,
     y: &SweepAxis,
     table: &Table,
+    overlays: &[(String, Vec<String>)],
     written: &mut Vec<PathBuf>,
 ) -> Result<(), String> {
     let cells = cell_of(table, x, y);
@@ -230,15 +231,50 @@ fn two_axes(
                     z: &agreement,
                     z_label: "agreement",
                     log_z: false,
+                    z_range: Some((0.0, 1.0)),
                 },
             )
         })?;
         written.push(path);
     }
+    // the simulated fields, and beside each the theory columns that predict it, on the same axes
+    // and the same colour scale
+    struct Map {
+        col: String,
+        label: String,
+        log_z: bool,
+        z_range: Option<(f64, f64)>,
+    }
+    let mut maps: Vec<Map> = Vec::new();
     for (col, label, log_z) in [
         ("steps_to_val_acc", "steps to validation accuracy", true),
         ("grokking_gap", "grokking gap (steps)", false),
     ] {
+        let mut group = vec![(col.to_string(), label.to_string())];
+        for (th, on) in overlays {
+            if on.iter().any(|f| f == col) {
+                group.push((th.clone(), format!("{label}, theory")));
+            }
+        }
+        let range = (group.len() > 1).then(|| {
+            let vals: Vec<f64> = group
+                .iter()
+                .flat_map(|(c, _)| table.column(c).unwrap_or_default())
+                .filter(|v| v.is_finite() && (!log_z || *v > 0.0))
+                .collect();
+            let lo = vals.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            (lo, hi)
+        });
+        maps.extend(group.into_iter().map(|(col, label)| Map {
+            col,
+            label,
+            log_z,
+            z_range: range,
+        }));
+    }
+    for m in &maps {
+        let (col, label, log_z, z_range) = (m.col.as_str(), m.label.as_str(), m.log_z, m.z_range);
         let z = grid(col);
         let path = dir.join(format!("{col}.svg"));
         let t = format!("{name}: {label} (mean over seeds; grey: never)");
@@ -254,12 +290,20 @@ fn two_axes(
                     z: &z,
                     z_label: label,
                     log_z,
+                    z_range,
                 },
             )
         })?;
         written.push(path);
     }
     Ok(())
+}
+
+/// The phase most seeds of a cell reached (an index into [`PHASES`]); ties go to the phase listed
+/// first, the more generalising one. None for a cell without runs.
+pub fn majority(votes: &[usize]) -> Option<usize> {
+    let total: usize = votes.iter().sum();
+    (total > 0).then(|| (0..votes.len()).fold(0, |b, k| if votes[k] > votes[b] { k } else { b }))
 }
 
 /// Fields drawn against a single axis, when the table has them.
@@ -337,4 +381,57 @@ fn one_axis(
         written.push(path);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn majority_phases_and_a_hand_made_sweep() {
+        assert_eq!(majority(&[0, 0, 0, 0, 0]), None);
+        assert_eq!(majority(&[1, 2, 0, 0, 0]), Some(1));
+        assert_eq!(majority(&[0, 1, 1, 1, 0]), Some(1), "ties go to the first");
+        assert_eq!(majority(&[0, 0, 0, 0, 3]), Some(4));
+        let dir = std::env::temp_dir().join(format!("groklab-sweep-draw-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("sweep.json"),
+            r#"{"name": "t", "axes": [
+                {"key": "lr", "labels": ["0.001", "0.01"], "values": [0.001, 0.01], "log": true},
+                {"key": "wd", "labels": ["0", "1"], "values": [0, 1], "log": false}]}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("sweep.csv"),
+            "run,lr,wd,seed,phase,steps_to_val_acc,grokking_gap\n\
+             r0,0.001,0,0,grokking,500,400\nr1,0.001,0,1,grokking,700,600\n\
+             r2,0.001,1,0,confusion,,\nr3,0.001,1,1,memorization,,\n\
+             r4,0.01,0,0,comprehension,100,0\nr5,0.01,0,1,comprehension,120,10\n\
+             r6,0.01,1,0,diverged,,\nr7,0.01,1,1,diverged,,\n",
+        )
+        .unwrap();
+        let written = draw_sweep(&dir).unwrap();
+        let names: Vec<String> = written
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "phases.svg",
+                "phase_agreement.svg",
+                "steps_to_val_acc.svg",
+                "grokking_gap.svg"
+            ]
+        );
+        let svg = std::fs::read_to_string(dir.join("phases.svg")).unwrap();
+        // grokking's orange, comprehension's green, memorization's blue (the 1-1 tie) and black
+        for colour in ["#FF7F0E", "#2CA02C", "#1F77B4", "#282828"] {
+            assert!(svg.contains(colour), "{colour} missing");
+        }
+        // confusion lost its tie to memorization: only its legend swatch is drawn
+        assert_eq!(svg.matches("#9467BD").count(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

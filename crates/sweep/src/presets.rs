@@ -17,6 +17,10 @@ pub const SWEEPS: &[(&str, &str)] = &[
         include_str!("../presets/liu2022-phase-regression-quick.toml"),
     ),
     (
+        "liu2022-phase-regression-3seeds",
+        include_str!("../presets/liu2022-phase-regression-3seeds.toml"),
+    ),
+    (
         "liu2022-phase-regression-long",
         include_str!("../presets/liu2022-phase-regression-long.toml"),
     ),

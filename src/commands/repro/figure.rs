@@ -279,6 +279,7 @@ impl Figure {
                         z: &h.z,
                         z_label: "delta_t (steps)",
                         log_z: true,
+                        z_range: None,
                     };
                     render_atomic(path, |tmp| heatmap(tmp, &hm))?;
                 }
