@@ -48,20 +48,7 @@ impl Hyper {
     }
 }
 
-/// Float types the fused kernels run on.
-pub trait Real: num_traits::Float + Send + Sync + 'static {
-    fn of(x: f64) -> Self;
-}
-impl Real for f32 {
-    fn of(x: f64) -> f32 {
-        x as f32
-    }
-}
-impl Real for f64 {
-    fn of(x: f64) -> f64 {
-        x
-    }
-}
+pub use crate::real::Real;
 
 /// Optimiser state for every parameter of every member.
 pub struct Optimizer {
@@ -93,48 +80,68 @@ impl Optimizer {
     pub fn step(&mut self, params: &mut Params, grads: &[GradRef<'_>], active: &[bool], t: u64) {
         for (k, grad) in grads.iter().enumerate() {
             let n = params.specs[k].numel();
-            let needs_v = self.hyper[k].iter().any(|h| h.kind != OptimizerKind::Sgd);
-            let needs_m = needs_v || self.hyper[k].iter().any(|h| h.momentum > 0.0);
-            if needs_m && self.m[k].is_none() {
-                self.m[k] = Some(params.values[k].zeros_like());
-            }
-            if needs_v && self.v[k].is_none() {
-                self.v[k] = Some(params.values[k].zeros_like());
-            }
-            for (member, h) in self.hyper[k].iter().enumerate() {
-                if !active[member] {
-                    continue;
-                }
-                let h = &Hyper {
-                    lr: h.schedule.lr(h.lr, t as usize, self.horizon),
-                    ..*h
-                };
+            for member in (0..self.hyper[k].len()).filter(|&m| active[m]) {
                 let r = member * n..(member + 1) * n;
-                match (
-                    &mut params.values[k],
-                    grad,
-                    self.m[k].as_mut(),
-                    self.v[k].as_mut(),
-                ) {
-                    (Buf::F32(p), GradRef::F32(g), m, v) => update(
-                        &mut p[r.clone()],
-                        &g[r.clone()],
-                        slice32(m, &r),
-                        slice32(v, &r),
-                        h,
-                        t,
-                    ),
-                    (Buf::F64(p), GradRef::F64(g), m, v) => update(
-                        &mut p[r.clone()],
-                        &g[r.clone()],
-                        slice64(m, &r),
-                        slice64(v, &r),
-                        h,
-                        t,
-                    ),
-                    _ => panic!("gradient precision differs from parameter precision"),
-                }
+                let g = match grad {
+                    GradRef::F32(g) => GradRef::F32(&g[r.clone()]),
+                    GradRef::F64(g) => GradRef::F64(&g[r]),
+                };
+                self.update_one(params, k, member, &g, t);
             }
+        }
+    }
+
+    /// Step `t` of one member alone: `grads[k]` is that member's gradient of parameter k (the
+    /// fused path steps each member right after its backward pass, while its weights are hot).
+    pub fn step_member(
+        &mut self,
+        params: &mut Params,
+        member: usize,
+        grads: &[GradRef<'_>],
+        t: u64,
+    ) {
+        for (k, g) in grads.iter().enumerate() {
+            self.update_one(params, k, member, g, t);
+        }
+    }
+
+    /// Parameter `k` of `member`, with that member's slice `grad` of its gradient.
+    fn update_one(
+        &mut self,
+        params: &mut Params,
+        k: usize,
+        member: usize,
+        grad: &GradRef<'_>,
+        t: u64,
+    ) {
+        let n = params.specs[k].numel();
+        let needs_v = self.hyper[k].iter().any(|h| h.kind != OptimizerKind::Sgd);
+        let needs_m = needs_v || self.hyper[k].iter().any(|h| h.momentum > 0.0);
+        if needs_m && self.m[k].is_none() {
+            self.m[k] = Some(params.values[k].zeros_like());
+        }
+        if needs_v && self.v[k].is_none() {
+            self.v[k] = Some(params.values[k].zeros_like());
+        }
+        let h = &self.hyper[k][member];
+        let h = &Hyper {
+            lr: h.schedule.lr(h.lr, t as usize, self.horizon),
+            ..*h
+        };
+        let r = member * n..(member + 1) * n;
+        match (
+            &mut params.values[k],
+            grad,
+            self.m[k].as_mut(),
+            self.v[k].as_mut(),
+        ) {
+            (Buf::F32(p), GradRef::F32(g), m, v) => {
+                update(&mut p[r.clone()], g, slice32(m, &r), slice32(v, &r), h, t)
+            }
+            (Buf::F64(p), GradRef::F64(g), m, v) => {
+                update(&mut p[r.clone()], g, slice64(m, &r), slice64(v, &r), h, t)
+            }
+            _ => panic!("gradient precision differs from parameter precision"),
         }
     }
 }
@@ -192,7 +199,7 @@ fn update_scalar<E: Real>(
             match m.filter(|_| h.momentum > 0.0) {
                 None => {
                     for (p, &g) in p.iter_mut().zip(g) {
-                        *p = *p - lr * (g + wd * *p);
+                        *p -= lr * (g + wd * *p);
                     }
                 }
                 Some(buf) => {
@@ -200,7 +207,7 @@ fn update_scalar<E: Real>(
                     for ((p, &g), b) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
                         let d = g + wd * *p;
                         *b = if t == 1 { d } else { mu * *b + d };
-                        *p = *p - lr * *b;
+                        *p -= lr * *b;
                     }
                 }
             }
@@ -220,14 +227,14 @@ fn update_scalar<E: Real>(
             let shrink = E::of(1.0 - h.lr * h.weight_decay);
             for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
                 let g = if decoupled {
-                    *p = *p * shrink;
+                    *p *= shrink;
                     g
                 } else {
                     g + wd * *p
                 };
                 *m = b1e * *m + c1 * g;
                 *v = b2e * *v + c2 * g * g;
-                *p = *p - step * *m / (v.sqrt() * inv_sqrt_bc2 + eps);
+                *p -= step * *m / (v.sqrt() * inv_sqrt_bc2 + eps);
             }
         }
     }

@@ -75,6 +75,17 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Floating-point precision of parameters and computation.
     pub dtype: Precision,
+    /// How gradients are computed: `auto` (the fused path where it applies, else autodiff),
+    /// `autodiff` (burn's, the general path) or `fused` (the MLP family's hand-written backward).
+    pub path: TrainPath,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrainPath {
+    Auto,
+    Autodiff,
+    Fused,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -172,7 +183,8 @@ impl Config {
 
     /// This config with `key.path = value` overrides, read and validated again as a whole. Keys
     /// that are alternatives to each other give way to the one set: `task.n_train` replaces
-    /// `task.lambda` and the other way round.
+    /// `task.lambda` and the other way round; and a changed model gets its head's default loss
+    /// again unless a `loss` key is set too.
     pub fn with(&self, sets: &[(&str, Value)]) -> Result<Config, ConfigError> {
         let mut table: Table =
             self.to_toml()
@@ -182,6 +194,11 @@ impl Config {
                     message: e.to_string(),
                 })?;
         const ALTERNATIVES: &[(&str, &str)] = &[("n_train", "lambda"), ("lambda", "n_train")];
+        if sets.iter().any(|(k, _)| k.starts_with("model."))
+            && !sets.iter().any(|(k, _)| k.starts_with("loss"))
+        {
+            table.remove("loss");
+        }
         for (key, value) in sets {
             if let Some(task) = table.get_mut("task").and_then(Value::as_table_mut)
                 && let Some((_, other)) = ALTERNATIVES
@@ -360,11 +377,20 @@ fn read_train(mut r: Reader, n_train: usize) -> Result<TrainConfig, ConfigError>
         "f64" => Precision::F64,
         _ => Precision::F32,
     };
+    let path = match r
+        .choice_or("path", "auto", &["auto", "autodiff", "fused"])?
+        .as_str()
+    {
+        "autodiff" => TrainPath::Autodiff,
+        "fused" => TrainPath::Fused,
+        _ => TrainPath::Auto,
+    };
     r.finish()?;
     Ok(TrainConfig {
         steps,
         batch_size,
         dtype,
+        path,
     })
 }
 

@@ -1,9 +1,10 @@
 //! Cross-entropy of softmax logits: log sum_j exp(o_j) - o_label per sample, averaged over the
 //! batch (PyTorch's `F.cross_entropy`).
 
-use super::{Loss, TargetTensor};
+use super::{HostTargets, Loss, TargetTensor};
 use crate::head::{Head, Target, TargetKind};
 use crate::reader::{ConfigError, Reader};
+use crate::real::Real;
 use burn::prelude::*;
 use burn::tensor::activation;
 use std::sync::Arc;
@@ -53,4 +54,37 @@ impl Loss for CrossEntropy {
         let lse = max + o.iter().map(|x| (x - max).exp()).sum::<f64>().ln();
         lse - o[label]
     }
+
+    fn host_f32(&self, out: &[f32], targets: HostTargets<'_>, grad: &mut [f32]) -> f64 {
+        host(out, targets, grad)
+    }
+
+    fn host_f64(&self, out: &[f64], targets: HostTargets<'_>, grad: &mut [f64]) -> f64 {
+        host(out, targets, grad)
+    }
+}
+
+/// Mean over the B rows of log sum exp(o) - o_y; gradient (softmax(o) - onehot(y)) / B.
+fn host<E: Real>(out: &[E], targets: HostTargets<'_>, grad: &mut [E]) -> f64 {
+    let HostTargets::Classes(y) = targets else {
+        unreachable!("cross-entropy trains towards classes")
+    };
+    let b = y.len();
+    let d = out.len() / b.max(1);
+    let inv_b = E::of(1.0 / b as f64);
+    let mut sum = 0.0;
+    for ((o, g), &label) in out.chunks(d).zip(grad.chunks_mut(d)).zip(y) {
+        let max = o.iter().copied().fold(E::neg_infinity(), E::max);
+        let mut z = E::zero();
+        for (gj, &oj) in g.iter_mut().zip(o) {
+            *gj = (oj - max).exp();
+            z += *gj;
+        }
+        sum += (max + z.ln() - o[label]).f64();
+        for gj in g.iter_mut() {
+            *gj = *gj / z * inv_b;
+        }
+        g[label] -= inv_b;
+    }
+    sum / b as f64
 }

@@ -1,9 +1,10 @@
 //! Mean squared error: (1 / D) sum_j (o_j - t_j)^2 per sample, averaged over the batch. Trains the
 //! regression head towards its class vectors and the teacher-student students towards their labels.
 
-use super::{Loss, TargetTensor};
+use super::{HostTargets, Loss, TargetTensor};
 use crate::head::{Head, Target, TargetKind, squared_error};
 use crate::reader::{ConfigError, Reader};
+use crate::real::Real;
 use burn::prelude::*;
 use std::sync::Arc;
 
@@ -49,4 +50,28 @@ impl Loss for Mse {
         };
         squared_error(out, t) / t.len() as f64
     }
+
+    fn host_f32(&self, out: &[f32], targets: HostTargets<'_>, grad: &mut [f32]) -> f64 {
+        host(out, targets, grad)
+    }
+
+    fn host_f64(&self, out: &[f64], targets: HostTargets<'_>, grad: &mut [f64]) -> f64 {
+        host(out, targets, grad)
+    }
+}
+
+/// Mean of (o - t)^2 over the n = B D outputs; gradient 2 (o - t) / n.
+fn host<E: Real>(out: &[E], targets: HostTargets<'_>, grad: &mut [E]) -> f64 {
+    let HostTargets::Vectors(t) = targets else {
+        unreachable!("mse trains towards vectors")
+    };
+    let n = out.len() as f64;
+    let scale = E::of(2.0 / n);
+    let mut sum = 0.0;
+    for ((g, &o), &t) in grad.iter_mut().zip(out).zip(t) {
+        let r = o - E::of(t);
+        sum += r.f64() * r.f64();
+        *g = scale * r;
+    }
+    sum / n
 }

@@ -7,7 +7,7 @@
 //! Parameters `mlp.{l}.W` [d_in, d_out] (input times W) and, with biases, `mlp.{l}.b`.
 //! Hook points: `mlp.{l}.hook_pre` and `mlp.{l}.hook_post` of every hidden layer.
 
-use super::{Hooks, Inputs, Model, ModelSpec, does_not_fit};
+use super::{Hooks, Inputs, Model, ModelSpec, Stack, StackInput, StackLayer, does_not_fit};
 use crate::head::Head;
 use crate::init::Init;
 use crate::ops::Activation;
@@ -183,6 +183,26 @@ impl Model for Mlp {
 
     fn activation_floats(&self) -> f64 {
         super::activation_floats(&self.widths)
+    }
+
+    fn stack(&self) -> Option<Stack> {
+        Some(Stack {
+            input: StackInput::Dense {
+                dim: self.widths[0],
+            },
+            layers: self
+                .layers
+                .iter()
+                .zip(self.widths.windows(2))
+                .map(|(l, w)| StackLayer {
+                    w: l.w.clone(),
+                    b: l.b.clone(),
+                    d_in: w[0],
+                    d_out: w[1],
+                })
+                .collect(),
+            act_fn: self.cfg.act_fn,
+        })
     }
 
     fn dense_stack(&self) -> Option<DenseStack> {

@@ -85,6 +85,39 @@ pub trait Model: Send + Sync {
     fn dense_stack(&self) -> Option<DenseStack> {
         None
     }
+    /// The model as a stack of dense layers over named parameters, for the fused forward/backward
+    /// path ([`crate::fused`]); None for models it does not cover.
+    fn stack(&self) -> Option<Stack> {
+        None
+    }
+}
+
+/// A model of the MLP family, described by its parameter names: what the fused path computes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stack {
+    pub input: StackInput,
+    /// Layers in order.
+    pub layers: Vec<StackLayer>,
+    /// Activation after every layer but the last.
+    pub act_fn: crate::ops::Activation,
+}
+
+/// How the first layer's input is formed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StackInput {
+    /// The features themselves, `dim` per sample.
+    Dense { dim: usize },
+    /// The sum over positions of rows of an embedding table [vocab, dim] (the toy model's E_a + E_b).
+    SumOfEmbeddings { table: String, dim: usize },
+}
+
+/// One dense layer: input times `w` [d_in, d_out], plus `b` [d_out] when present.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackLayer {
+    pub w: String,
+    pub b: Option<String>,
+    pub d_in: usize,
+    pub d_out: usize,
 }
 
 /// A model's settings without its init-only keys: members whose models agree on these can train as

@@ -7,7 +7,7 @@
 //! Hook points: `hook_embed` (E_a + E_b), `decoder.{l}.hook_pre` and `decoder.{l}.hook_post` of
 //! every hidden layer.
 
-use super::{Hooks, Inputs, Model, ModelSpec, does_not_fit};
+use super::{Hooks, Inputs, Model, ModelSpec, Stack, StackInput, StackLayer, does_not_fit};
 use crate::head::Head;
 use crate::init::uniform;
 use crate::ops::Activation;
@@ -206,5 +206,26 @@ impl Model for Toy {
 
     fn activation_floats(&self) -> f64 {
         self.positions as f64 * self.cfg.d_embed as f64 + super::activation_floats(&self.widths)
+    }
+
+    fn stack(&self) -> Option<Stack> {
+        Some(Stack {
+            input: StackInput::SumOfEmbeddings {
+                table: "embed.W_E".into(),
+                dim: self.cfg.d_embed,
+            },
+            layers: self
+                .layers
+                .iter()
+                .zip(self.widths.windows(2))
+                .map(|(l, w)| StackLayer {
+                    w: l.w.clone(),
+                    b: Some(l.b.clone()),
+                    d_in: w[0],
+                    d_out: w[1],
+                })
+                .collect(),
+            act_fn: self.cfg.act_fn,
+        })
     }
 }

@@ -14,7 +14,7 @@
 //! as diverged; the others go on.
 
 use crate::batch::{self, Batch, Sampler};
-use crate::config::Config;
+use crate::config::{Config, TrainPath};
 use crate::error::EngineError;
 use crate::files::ExtraTable;
 use crate::head::Encoding;
@@ -163,8 +163,10 @@ pub struct Trainer {
     /// Steps of the run and the evaluation steps still to come.
     steps: usize,
     evals: std::collections::VecDeque<usize>,
-    /// The whole training set on the autodiff device, when every step uses it.
+    /// The whole training set on the autodiff device, when every step uses it (autodiff path).
     full_batch: Option<Batch>,
+    /// The fused forward/backward of the MLP family, when it is used.
+    fused: Option<Box<dyn crate::fused::FusedSteps>>,
     batch_size: usize,
     sampler: Sampler,
     eval_train: Inputs,
@@ -251,7 +253,13 @@ impl Trainer {
         let n_val = members[0].data.val.len();
         let all = |n: usize| vec![(0..n).collect::<Vec<usize>>(); members.len()];
         let kind = first.loss.wants();
-        let full_batch = (first.train.batch_size == 0).then(|| {
+        let fused = match first.train.path {
+            TrainPath::Autodiff => None,
+            TrainPath::Auto | TrainPath::Fused => {
+                crate::fused::training(&*model, precision, &train_splits, &encodings, kind)
+            }
+        };
+        let full_batch = (first.train.batch_size == 0 && fused.is_none()).then(|| {
             batch::batch(
                 &train_splits,
                 &encodings,
@@ -286,6 +294,7 @@ impl Trainer {
             ad,
             steps,
             full_batch,
+            fused,
             eval_train,
             eval_val,
         })
@@ -317,6 +326,30 @@ impl Trainer {
     /// Optimiser step `step` (1-based; it sets the scheduled learning rates and Adam's bias
     /// correction) of every active member. Steps are taken in order, each once.
     pub fn step(&mut self, step: usize) {
+        if let Some(fused) = &mut self.fused {
+            let rows = (self.members[0].config.train.batch_size > 0)
+                .then(|| self.sampler.next(self.batch_size));
+            let active: Vec<bool> = self.members.iter().map(|m| m.active).collect();
+            let losses = fused.step(
+                &mut self.params,
+                &mut self.optimizer,
+                &*self.loss,
+                rows.as_deref(),
+                &active,
+                step as u64,
+            );
+            for (member, l) in self.members.iter_mut().zip(&losses) {
+                if member.active {
+                    if l.is_finite() {
+                        member.last_step = step;
+                    } else {
+                        member.active = false;
+                        member.diverged_at = Some(step);
+                    }
+                }
+            }
+            return;
+        }
         let mb;
         let b = match &self.full_batch {
             Some(b) => b,
@@ -473,6 +506,16 @@ pub fn check_fits(configs: &[Config]) -> Result<(), EngineError> {
     check_compatible(configs)?;
     let config = &configs[0];
     let model = config.build_model();
+    if config.train.path == TrainPath::Fused && !crate::fused::applies(&*model) {
+        return Err(EngineError::Config(crate::ConfigError::Invalid {
+            key: "train.path".into(),
+            value: "\"fused\"".into(),
+            allowed: format!(
+                "\"auto\" or \"autodiff\": the fused path covers the MLP family, not model.kind = {:?}",
+                crate::choice::Kind::kind(&*config.model)
+            ),
+        }));
+    }
     // members' probes may differ (one member's optimiser admits the exact theory, another's not)
     let probes: Vec<Box<dyn Probe>> = configs
         .iter()

@@ -1,0 +1,515 @@
+//! The fused forward/backward of the MLP family (the toy model's decoder over summed embeddings,
+//! the MLP students): one member's training step computed on host memory, straight from the
+//! parameter store, with direct faer matrix products and hand-written backward passes, into
+//! buffers allocated once. No tensors, no autodiff graph, no copies between the store and tensors.
+//!
+//! For one member with batch B, layers l = 0..L-1 of widths w_l -> w_{l+1}:
+//!   h_0 = x (dense) or sum_p E[token_p] (embeddings);  z_{l+1} = h_l W_l + b_l;
+//!   h_{l+1} = act(z_{l+1}) for hidden layers, h_L = z_L the output;
+//!   g_L = dLoss/dh_L (the loss's host form);  dW_l = h_l^T g_{l+1};  db_l = column sums of g_{l+1};
+//!   g_l = (g_{l+1} W_l^T) * act'(h_l) for l >= 1;  dE[token_p] += g_1 W_0^T for every position p.
+//! act' comes from the activation's output: tanh' = 1 - h^2, relu' = [h > 0], identity' = 1.
+//!
+//! burn's autodiff stays the general path and the reference: `tests/fused_gradients.rs` checks both
+//! give the same gradients on every model and head of the family.
+
+use crate::head::{Encoding, Target, TargetKind};
+use crate::loss::{HostTargets, Loss};
+use crate::model::{Model, Stack, StackInput};
+use crate::ops::Activation;
+use crate::optim::{GradRef, Optimizer};
+use crate::params::{ParamSpec, Params, Precision};
+use crate::real::Real;
+use crate::task::{Features, Split};
+use faer::{Accum, MatMut, MatRef, Par};
+
+/// The precision-specific host loss of a [`Loss`], and gradients as the optimiser takes them.
+pub trait FusedReal: Real {
+    fn loss(loss: &dyn Loss, out: &[Self], targets: HostTargets<'_>, grad: &mut [Self]) -> f64;
+    fn grad_ref(g: &[Self]) -> GradRef<'_>;
+}
+
+impl FusedReal for f32 {
+    fn loss(loss: &dyn Loss, out: &[f32], targets: HostTargets<'_>, grad: &mut [f32]) -> f64 {
+        loss.host_f32(out, targets, grad)
+    }
+    fn grad_ref(g: &[f32]) -> GradRef<'_> {
+        GradRef::F32(g)
+    }
+}
+
+impl FusedReal for f64 {
+    fn loss(loss: &dyn Loss, out: &[f64], targets: HostTargets<'_>, grad: &mut [f64]) -> f64 {
+        loss.host_f64(out, targets, grad)
+    }
+    fn grad_ref(g: &[f64]) -> GradRef<'_> {
+        GradRef::F64(g)
+    }
+}
+
+/// c (m x n) = a (m x k) . b (k x n), row-major.
+fn mm<E: Real>(c: &mut [E], a: &[E], b: &[E], m: usize, k: usize, n: usize) {
+    faer::linalg::matmul::matmul(
+        MatMut::from_row_major_slice_mut(c, m, n),
+        Accum::Replace,
+        MatRef::from_row_major_slice(a, m, k),
+        MatRef::from_row_major_slice(b, k, n),
+        E::one(),
+        Par::Seq,
+    );
+}
+
+/// c (k x n) = a^T . b with a (m x k), b (m x n), row-major.
+fn mm_tn<E: Real>(c: &mut [E], a: &[E], b: &[E], m: usize, k: usize, n: usize) {
+    faer::linalg::matmul::matmul(
+        MatMut::from_row_major_slice_mut(c, k, n),
+        Accum::Replace,
+        MatRef::from_row_major_slice(a, m, k).transpose(),
+        MatRef::from_row_major_slice(b, m, n),
+        E::one(),
+        Par::Seq,
+    );
+}
+
+/// c (m x k) = a . b^T with a (m x n), b (k x n), row-major.
+fn mm_nt<E: Real>(c: &mut [E], a: &[E], b: &[E], m: usize, n: usize, k: usize) {
+    faer::linalg::matmul::matmul(
+        MatMut::from_row_major_slice_mut(c, m, k),
+        Accum::Replace,
+        MatRef::from_row_major_slice(a, m, n),
+        MatRef::from_row_major_slice(b, k, n).transpose(),
+        E::one(),
+        Par::Seq,
+    );
+}
+
+/// One layer's parameters as indices into the store.
+#[derive(Debug, Clone)]
+struct Layer {
+    w: usize,
+    b: Option<usize>,
+    d_in: usize,
+    d_out: usize,
+}
+
+/// The inputs of one member's batch.
+pub enum HostInputs<'a, E> {
+    /// Token ids per position, each [B].
+    Tokens(&'a [Vec<usize>]),
+    /// Features, row-major [B, dim].
+    Dense(&'a [E]),
+}
+
+/// A fused step for models of one stack, with its buffers.
+pub struct Fused<E> {
+    /// Index of the embedding table, for summed-embedding inputs.
+    table: Option<usize>,
+    d0: usize,
+    layers: Vec<Layer>,
+    act: Activation,
+    /// Buffers sized for the largest batch seen: h_0 (embeddings), h_1 .. h_L.
+    h: Vec<Vec<E>>,
+    /// Two gradient buffers used in turn, [B, max width].
+    g: [Vec<E>; 2],
+    /// One member's gradient of every parameter, in spec order.
+    pub grads: Vec<Vec<E>>,
+}
+
+impl<E: FusedReal> Fused<E> {
+    /// The fused step of `stack`, when it covers every parameter of `specs` (and None otherwise).
+    pub fn new(stack: &Stack, specs: &[ParamSpec]) -> Option<Fused<E>> {
+        let index = |name: &str| specs.iter().position(|s| s.name == name);
+        let (table, d0) = match &stack.input {
+            StackInput::Dense { dim } => (None, *dim),
+            StackInput::SumOfEmbeddings { table, dim } => (Some(index(table)?), *dim),
+        };
+        let layers = stack
+            .layers
+            .iter()
+            .map(|l| {
+                Some(Layer {
+                    w: index(&l.w)?,
+                    b: match &l.b {
+                        Some(b) => Some(index(b)?),
+                        None => None,
+                    },
+                    d_in: l.d_in,
+                    d_out: l.d_out,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let covered = table.iter().count()
+            + layers
+                .iter()
+                .map(|l| 1 + usize::from(l.b.is_some()))
+                .sum::<usize>();
+        if covered != specs.len() || layers.is_empty() {
+            return None;
+        }
+        Some(Fused {
+            table,
+            d0,
+            h: vec![Vec::new(); layers.len() + 1],
+            g: [Vec::new(), Vec::new()],
+            grads: specs.iter().map(|s| vec![E::zero(); s.numel()]).collect(),
+            layers,
+            act: stack.act_fn,
+        })
+    }
+
+    /// Forward, loss and backward of member `m` on one batch of `b` samples: returns the mean loss
+    /// and leaves the member's gradient in [`Fused::grads`]. A non-finite loss returns early (the
+    /// member diverged; its gradient is not used).
+    pub fn step(
+        &mut self,
+        params: &Params,
+        m: usize,
+        inputs: HostInputs<'_, E>,
+        targets: HostTargets<'_>,
+        loss: &dyn Loss,
+        b: usize,
+    ) -> f64 {
+        let value = |k: usize| {
+            let n = params.specs[k].numel();
+            &E::values(&params.values[k])[m * n..(m + 1) * n]
+        };
+        let widest = self
+            .layers
+            .iter()
+            .map(|l| l.d_out.max(l.d_in))
+            .max()
+            .unwrap_or(0);
+        for (buf, w) in self
+            .h
+            .iter_mut()
+            .zip(std::iter::once(self.d0).chain(self.layers.iter().map(|l| l.d_out)))
+        {
+            buf.resize(b * w, E::zero());
+        }
+        for g in &mut self.g {
+            g.resize(b * widest, E::zero());
+        }
+        // h_0
+        if let (Some(t), HostInputs::Tokens(tokens)) = (self.table, &inputs) {
+            let (e, d) = (value(t), self.d0);
+            let h0 = &mut self.h[0];
+            h0.fill(E::zero());
+            for pos in tokens.iter() {
+                for (k, &tok) in pos.iter().enumerate() {
+                    for (a, &v) in h0[k * d..(k + 1) * d]
+                        .iter_mut()
+                        .zip(&e[tok * d..(tok + 1) * d])
+                    {
+                        *a += v;
+                    }
+                }
+            }
+        }
+        let last = self.layers.len() - 1;
+        // forward
+        for (l, layer) in self.layers.iter().enumerate() {
+            let (before, after) = self.h.split_at_mut(l + 1);
+            let input: &[E] = match (&inputs, l) {
+                (HostInputs::Dense(x), 0) => x,
+                _ => &before[l],
+            };
+            let out = &mut after[0];
+            mm(out, input, value(layer.w), b, layer.d_in, layer.d_out);
+            if let Some(bi) = layer.b {
+                let bias = value(bi);
+                for row in out.chunks_mut(layer.d_out) {
+                    for (o, &v) in row.iter_mut().zip(bias) {
+                        *o += v;
+                    }
+                }
+            }
+            if l < last {
+                activate(self.act, out);
+            }
+        }
+        // loss and its gradient at the output
+        let d_out = self.layers[last].d_out;
+        let (g_cur, g_next) = self.g.split_at_mut(1);
+        let (mut g, mut spare) = (&mut g_cur[0], &mut g_next[0]);
+        let total = E::loss(loss, &self.h[last + 1], targets, &mut g[..b * d_out]);
+        if !total.is_finite() {
+            return total;
+        }
+        // backward
+        for l in (0..=last).rev() {
+            let layer = &self.layers[l];
+            let input: &[E] = match (&inputs, l) {
+                (HostInputs::Dense(x), 0) => x,
+                _ => &self.h[l],
+            };
+            let gl = &g[..b * layer.d_out];
+            mm_tn(
+                &mut self.grads[layer.w],
+                input,
+                gl,
+                b,
+                layer.d_in,
+                layer.d_out,
+            );
+            if let Some(bi) = layer.b {
+                let db = &mut self.grads[bi];
+                db.fill(E::zero());
+                for row in gl.chunks(layer.d_out) {
+                    for (a, &v) in db.iter_mut().zip(row) {
+                        *a += v;
+                    }
+                }
+            }
+            let needs_input_grad = l > 0 || self.table.is_some();
+            if needs_input_grad {
+                let gin = &mut spare[..b * layer.d_in];
+                mm_nt(gin, gl, value(layer.w), b, layer.d_out, layer.d_in);
+                if l > 0 {
+                    derivative(self.act, gin, &self.h[l]);
+                }
+                std::mem::swap(&mut g, &mut spare);
+            }
+        }
+        // the embedding table: every position's token row takes the input gradient
+        if let (Some(t), HostInputs::Tokens(tokens)) = (self.table, &inputs) {
+            let d = self.d0;
+            let de = &mut self.grads[t];
+            de.fill(E::zero());
+            for pos in tokens.iter() {
+                for (k, &tok) in pos.iter().enumerate() {
+                    for (a, &v) in de[tok * d..(tok + 1) * d]
+                        .iter_mut()
+                        .zip(&g[k * d..(k + 1) * d])
+                    {
+                        *a += v;
+                    }
+                }
+            }
+        }
+        total
+    }
+}
+
+/// The hidden activation in place.
+fn activate<E: Real>(act: Activation, x: &mut [E]) {
+    match act {
+        Activation::Tanh => E::tanh_in_place(x),
+        Activation::Relu => {
+            for v in x {
+                *v = v.max(E::zero());
+            }
+        }
+        Activation::Identity => {}
+    }
+}
+
+/// g *= act'(z) from the activation's output h = act(z).
+fn derivative<E: Real>(act: Activation, g: &mut [E], h: &[E]) {
+    match act {
+        Activation::Tanh => {
+            for (g, &h) in g.iter_mut().zip(h) {
+                *g *= E::one() - h * h;
+            }
+        }
+        Activation::Relu => {
+            for (g, &h) in g.iter_mut().zip(h) {
+                if h <= E::zero() {
+                    *g = E::zero();
+                }
+            }
+        }
+        Activation::Identity => {}
+    }
+}
+
+/// One member's training split on the host, in the fused path's precision.
+struct MemberData<E> {
+    tokens: Vec<Vec<usize>>,
+    x: Vec<E>,
+    dim: usize,
+    classes: Vec<usize>,
+    vectors: Vec<f64>,
+    d_target: usize,
+}
+
+impl<E: Real> MemberData<E> {
+    fn empty() -> MemberData<E> {
+        MemberData {
+            tokens: Vec::new(),
+            x: Vec::new(),
+            dim: 0,
+            classes: Vec::new(),
+            vectors: Vec::new(),
+            d_target: 0,
+        }
+    }
+
+    /// The training split, with each sample's target of the kind the loss wants.
+    fn of(split: &Split, enc: &Encoding, kind: TargetKind) -> MemberData<E> {
+        let mut d = MemberData::empty();
+        match &split.x {
+            Features::Tokens(t) => d.tokens = t.clone(),
+            Features::Dense { x, dim } => {
+                d.x = x.iter().map(|&v| E::of(v)).collect();
+                d.dim = *dim;
+            }
+        }
+        for k in 0..split.len() {
+            match enc.target(split, k, kind) {
+                Target::Class(c) => d.classes.push(c),
+                Target::Vector(v) => {
+                    d.d_target = v.len();
+                    d.vectors.extend_from_slice(v);
+                }
+            }
+        }
+        d
+    }
+
+    /// Samples `rows` of `from` into this buffer.
+    fn gather(&mut self, from: &MemberData<E>, rows: &[usize]) {
+        self.tokens.resize(from.tokens.len(), Vec::new());
+        for (to, pos) in self.tokens.iter_mut().zip(&from.tokens) {
+            to.clear();
+            to.extend(rows.iter().map(|&k| pos[k]));
+        }
+        self.dim = from.dim;
+        self.x.clear();
+        for &k in rows {
+            self.x
+                .extend_from_slice(&from.x[k * from.dim..(k + 1) * from.dim]);
+        }
+        self.classes.clear();
+        if !from.classes.is_empty() {
+            self.classes.extend(rows.iter().map(|&k| from.classes[k]));
+        }
+        self.d_target = from.d_target;
+        self.vectors.clear();
+        for &k in rows {
+            let t = from.d_target;
+            self.vectors
+                .extend_from_slice(&from.vectors[k * t..(k + 1) * t]);
+        }
+    }
+
+    fn inputs(&self) -> HostInputs<'_, E> {
+        if self.tokens.is_empty() {
+            HostInputs::Dense(&self.x)
+        } else {
+            HostInputs::Tokens(&self.tokens)
+        }
+    }
+
+    fn targets(&self) -> HostTargets<'_> {
+        if self.d_target > 0 {
+            HostTargets::Vectors(&self.vectors)
+        } else {
+            HostTargets::Classes(&self.classes)
+        }
+    }
+}
+
+/// The training steps of an ensemble on the fused path: every member's data on the host, and
+/// one [`Fused`] whose buffers all members share (they are stepped one after the other).
+pub trait FusedSteps: Send {
+    /// Step `t` of every active member, on rows `rows[m]` of its training split (None: all of it).
+    /// Each member is updated right after its backward pass; a member whose loss is not finite is
+    /// not updated. Returns every member's loss (NaN for inactive ones).
+    fn step(
+        &mut self,
+        params: &mut Params,
+        optimizer: &mut Optimizer,
+        loss: &dyn Loss,
+        rows: Option<&[Vec<usize>]>,
+        active: &[bool],
+        t: u64,
+    ) -> Vec<f64>;
+}
+
+struct Training<E> {
+    fused: Fused<E>,
+    members: Vec<MemberData<E>>,
+    batch: MemberData<E>,
+}
+
+impl<E: FusedReal> FusedSteps for Training<E> {
+    fn step(
+        &mut self,
+        params: &mut Params,
+        optimizer: &mut Optimizer,
+        loss: &dyn Loss,
+        rows: Option<&[Vec<usize>]>,
+        active: &[bool],
+        t: u64,
+    ) -> Vec<f64> {
+        let mut losses = vec![f64::NAN; self.members.len()];
+        for (m, data) in self.members.iter().enumerate() {
+            if !active[m] {
+                continue;
+            }
+            let (data, b) = match rows {
+                Some(rows) => {
+                    self.batch.gather(data, &rows[m]);
+                    (&self.batch, rows[m].len())
+                }
+                None => {
+                    let b = data
+                        .classes
+                        .len()
+                        .max(data.vectors.len() / data.d_target.max(1));
+                    (data, b)
+                }
+            };
+            let value = self
+                .fused
+                .step(params, m, data.inputs(), data.targets(), loss, b);
+            losses[m] = value;
+            if value.is_finite() {
+                let grads: Vec<GradRef<'_>> =
+                    self.fused.grads.iter().map(|g| E::grad_ref(g)).collect();
+                optimizer.step_member(params, m, &grads, t);
+            }
+        }
+        losses
+    }
+}
+
+/// The fused training steps of `model`'s members, when the model is of the MLP family (its stack
+/// covers every parameter); None otherwise.
+pub fn training(
+    model: &dyn Model,
+    precision: Precision,
+    splits: &[&Split],
+    encodings: &[&Encoding],
+    kind: TargetKind,
+) -> Option<Box<dyn FusedSteps>> {
+    fn build<E: FusedReal>(
+        model: &dyn Model,
+        splits: &[&Split],
+        encodings: &[&Encoding],
+        kind: TargetKind,
+    ) -> Option<Box<dyn FusedSteps>> {
+        let fused = Fused::<E>::new(&model.stack()?, model.specs())?;
+        let members = splits
+            .iter()
+            .zip(encodings)
+            .map(|(s, e)| MemberData::of(s, e, kind))
+            .collect();
+        Some(Box::new(Training {
+            fused,
+            members,
+            batch: MemberData::empty(),
+        }))
+    }
+    match precision {
+        Precision::F32 => build::<f32>(model, splits, encodings, kind),
+        Precision::F64 => build::<f64>(model, splits, encodings, kind),
+    }
+}
+
+/// Whether the fused path covers a model.
+pub fn applies(model: &dyn Model) -> bool {
+    model
+        .stack()
+        .is_some_and(|s| Fused::<f64>::new(&s, model.specs()).is_some())
+}

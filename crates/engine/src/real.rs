@@ -1,0 +1,79 @@
+//! The two floating-point types parameters and computation come in (f32, f64), as one trait for the
+//! host-side kernels: the optimiser's fused update, the fused forward/backward of the MLP family,
+//! and the losses' host gradients.
+
+use crate::params::Buf;
+use rten_simd::SimdUnaryOp;
+
+/// f32 or f64.
+pub trait Real:
+    num_traits::Float
+    + faer::traits::ComplexField
+    + std::ops::AddAssign
+    + std::ops::SubAssign
+    + std::ops::MulAssign
+    + Default
+    + Send
+    + Sync
+    + std::fmt::Debug
+    + 'static
+{
+    fn of(x: f64) -> Self;
+    fn f64(self) -> f64;
+    /// This type's values of a buffer of the same precision.
+    fn values(b: &Buf) -> &[Self];
+    fn values_mut(b: &mut Buf) -> &mut [Self];
+    /// tanh in place (f32: rten-vecmath's vectorised kernel, the values the autodiff path's
+    /// `ops::tanh` gives; f64: libm).
+    fn tanh_in_place(x: &mut [Self]);
+}
+
+impl Real for f32 {
+    fn of(x: f64) -> f32 {
+        x as f32
+    }
+    fn f64(self) -> f64 {
+        self as f64
+    }
+    fn values(b: &Buf) -> &[f32] {
+        match b {
+            Buf::F32(v) => v,
+            Buf::F64(_) => panic!("an f64 buffer read as f32"),
+        }
+    }
+    fn values_mut(b: &mut Buf) -> &mut [f32] {
+        match b {
+            Buf::F32(v) => v,
+            Buf::F64(_) => panic!("an f64 buffer read as f32"),
+        }
+    }
+    fn tanh_in_place(x: &mut [f32]) {
+        rten_vecmath::Tanh {}.map_mut(x);
+    }
+}
+
+impl Real for f64 {
+    fn of(x: f64) -> f64 {
+        x
+    }
+    fn f64(self) -> f64 {
+        self
+    }
+    fn values(b: &Buf) -> &[f64] {
+        match b {
+            Buf::F64(v) => v,
+            Buf::F32(_) => panic!("an f32 buffer read as f64"),
+        }
+    }
+    fn values_mut(b: &mut Buf) -> &mut [f64] {
+        match b {
+            Buf::F64(v) => v,
+            Buf::F32(_) => panic!("an f32 buffer read as f64"),
+        }
+    }
+    fn tanh_in_place(x: &mut [f64]) {
+        for v in x {
+            *v = v.tanh();
+        }
+    }
+}
