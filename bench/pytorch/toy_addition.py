@@ -53,7 +53,7 @@ def eval_steps(steps, points=50):
     return {min(max(s, 1), steps) for s in pts} | {steps}
 
 
-def build(seed, head, train_size, wd):
+def build(seed, head, train_size, wd, lr_dec=1e-4):
     """Data, fixed targets, model and optimisers, all derived from `seed`."""
     torch.manual_seed(seed)
     pairs = torch.tensor([(i, j) for i in range(P) for j in range(i, P)])
@@ -69,7 +69,7 @@ def build(seed, head, train_size, wd):
         nn.Linear(HIDDEN, out_dim),
     )
     opt_emb = torch.optim.Adam([emb], lr=1e-3, betas=(0.9, 0.999), weight_decay=0.0)
-    opt_dec = torch.optim.AdamW(dec.parameters(), lr=1e-4, betas=(0.9, 0.999), weight_decay=wd)
+    opt_dec = torch.optim.AdamW(dec.parameters(), lr=lr_dec, betas=(0.9, 0.999), weight_decay=wd)
     return dict(train=(pairs[tr], labels[tr]), val=(pairs[va], labels[va]),
                 targets=targets, emb=emb, dec=dec, opts=(opt_emb, opt_dec))
 
@@ -121,6 +121,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--train-size", type=int, default=45)
     ap.add_argument("--wd", type=float, default=0.0)
+    ap.add_argument("--lr-dec", type=float, default=1e-4, help="decoder learning rate")
     ap.add_argument("--head", choices=["regression", "classification"], default="regression")
     args = ap.parse_args()
 
@@ -130,8 +131,8 @@ def main():
     evals = eval_steps(args.steps)
 
     for seed in range(args.seed, args.seed + args.repeat):
-        train(build(seed, args.head, args.train_size, args.wd), 10)  # warm-up
-        m = build(seed, args.head, args.train_size, args.wd)
+        train(build(seed, args.head, args.train_size, args.wd, args.lr_dec), 10)  # warm-up
+        m = build(seed, args.head, args.train_size, args.wd, args.lr_dec)
         log(f"seed {seed}: training {args.steps} steps ({args.head}, {args.threads} thread(s))")
         t0 = time.perf_counter()
         history = train(m, args.steps, evals)

@@ -24,9 +24,10 @@ pub struct Args {
     #[arg(long)]
     jobs: Option<usize>,
     /// Runs trained together as one ensemble (same-shaped runs only; results do not depend on it).
-    /// 4 measured fastest on 2 cores (BENCHMARKS.md).
-    #[arg(long, default_value_t = 4)]
-    chunk: usize,
+    /// Default: 1 on the fused path, 4 on the autodiff path (measured fastest on 2 cores,
+    /// BENCHMARKS.md).
+    #[arg(long)]
+    chunk: Option<usize>,
     /// Require --out to hold this sweep already, and continue it.
     #[arg(long)]
     resume: bool,
@@ -129,7 +130,7 @@ fn options(a: &Args) -> Result<Options, CliError> {
         .map(Shard::parse)
         .transpose()
         .map_err(CliError::Input)?;
-    if a.chunk == 0 {
+    if a.chunk == Some(0) {
         return Err(CliError::Input(
             "invalid value for `--chunk`: 0; allowed: an integer >= 1".into(),
         ));
@@ -158,7 +159,14 @@ fn train(sweep: Sweep, out: &Path, a: &Args) -> Result<(), CliError> {
         out.display(),
         opts.jobs,
         if opts.jobs == 1 { "" } else { "s" },
-        opts.chunk
+        opts.chunk.map_or_else(
+            || prepared
+                .runs
+                .first()
+                .map_or(1, groklab_sweep::exec::default_chunk)
+                .to_string(),
+            |c| c.to_string()
+        )
     );
     let outcome = exec::run(&dir, &prepared, &opts)?;
     if outcome.already_done > 0 {

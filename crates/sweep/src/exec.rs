@@ -62,8 +62,8 @@ impl Shard {
 pub struct Options {
     /// Worker threads, each training one chunk at a time.
     pub jobs: usize,
-    /// Members per ensemble.
-    pub chunk: usize,
+    /// Members per ensemble; None: [`default_chunk`].
+    pub chunk: Option<usize>,
     pub shard: Option<Shard>,
     pub progress: bool,
 }
@@ -77,6 +77,20 @@ pub struct Outcome {
     pub already_done: usize,
     pub trained: usize,
     pub wall_seconds: f64,
+}
+
+/// Members per ensemble when the user names none, chosen by measurement on this 2-core machine
+/// (BENCHMARKS.md): on the fused path one member per ensemble (a member's weights and Adam state,
+/// ~0.6 MB for the toy model, stay in L2; the 176-cell grid took 114 s with 1, 116 s with 2, 120 s
+/// with 4), on the autodiff path 4 (burn's per-operation overhead is shared: 4 ran 15% faster than 1).
+pub fn default_chunk(run: &RunSpec) -> usize {
+    use groklab_engine::config::TrainPath;
+    let model = run.config.build_model();
+    if run.config.train.path != TrainPath::Autodiff && groklab_engine::fused::applies(&*model) {
+        1
+    } else {
+        4
+    }
 }
 
 /// The pending runs of the shard in chunks of at most `chunk` same-shaped runs, in run order
@@ -106,7 +120,9 @@ pub fn chunks<'a>(
     }
     let mut out = Vec::new();
     for key in order {
-        for c in groups[&key].chunks(opts.chunk.max(1)) {
+        let group = &groups[&key];
+        let chunk = opts.chunk.unwrap_or_else(|| default_chunk(group[0]));
+        for c in group.chunks(chunk.max(1)) {
             out.push(c.to_vec());
         }
     }
@@ -133,16 +149,12 @@ pub fn run(dir: &SweepDir, prepared: &Prepared, opts: &Options) -> Result<Outcom
     let failure: Mutex<Option<SweepError>> = Mutex::new(None);
     let table = Mutex::new(());
     let jobs = opts.jobs.max(1).min(chunks.len().max(1));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .build()
-        .map_err(|e| SweepError::Io {
-            path: dir.path.clone(),
-            source: std::io::Error::other(format!("cannot start {jobs} worker threads: {e}")),
-        })?;
-    pool.scope(|scope| {
+    // plain threads, not a rayon pool: a worker that is a rayon thread makes burn's own parallel
+    // kernels (in the evaluations) steal from and wait on the other workers (the regression-quick
+    // sweep took 31.9 s on a rayon pool of 2, 21.8 s on 2 plain threads)
+    std::thread::scope(|scope| {
         for _ in 0..jobs {
-            scope.spawn(|_| {
+            scope.spawn(|| {
                 loop {
                     if failure.lock().map_or(true, |f| f.is_some()) {
                         break;
