@@ -71,6 +71,18 @@ fn mm_tn<E: Real>(c: &mut [E], a: &[E], b: &[E], m: usize, k: usize, n: usize) {
     );
 }
 
+/// c (k x n) += a^T . b with a (m x k), b (m x n), row-major.
+fn mm_tn_add<E: Real>(c: &mut [E], a: &[E], b: &[E], m: usize, k: usize, n: usize) {
+    faer::linalg::matmul::matmul(
+        MatMut::from_row_major_slice_mut(c, k, n),
+        Accum::Add,
+        MatRef::from_row_major_slice(a, m, k).transpose(),
+        MatRef::from_row_major_slice(b, m, n),
+        E::one(),
+        Par::Seq,
+    );
+}
+
 /// c (m x k) = a . b^T with a (m x n), b (k x n), row-major.
 fn mm_nt<E: Real>(c: &mut [E], a: &[E], b: &[E], m: usize, n: usize, k: usize) {
     faer::linalg::matmul::matmul(
@@ -113,6 +125,8 @@ pub struct Fused<E> {
     g: [Vec<E>; 2],
     /// One member's gradient of every parameter, in spec order.
     pub grads: Vec<Vec<E>>,
+    /// Rows per block of the one-pass kernel of single-layer dense models.
+    block_rows: usize,
 }
 
 impl<E: FusedReal> Fused<E> {
@@ -152,9 +166,17 @@ impl<E: FusedReal> Fused<E> {
             h: vec![Vec::new(); layers.len() + 1],
             g: [Vec::new(), Vec::new()],
             grads: specs.iter().map(|s| vec![E::zero(); s.numel()]).collect(),
+            // ~64 KB of inputs per block, which stay in L1/L2 from the forward to the backward
+            block_rows: (16384 / d0.max(1)).max(1),
             layers,
             act: stack.act_fn,
         })
+    }
+
+    /// Sets the rows per block of the one-pass kernel (tests make blocks small).
+    pub fn with_block_rows(mut self, rows: usize) -> Fused<E> {
+        self.block_rows = rows.max(1);
+        self
     }
 
     /// Forward, loss and backward of member `m` on one batch of `b` samples: returns the mean loss
@@ -169,6 +191,9 @@ impl<E: FusedReal> Fused<E> {
         loss: &dyn Loss,
         b: usize,
     ) -> f64 {
+        if let (1, HostInputs::Dense(x)) = (self.layers.len(), &inputs) {
+            return self.one_layer(params, m, x, targets, loss, b);
+        }
         let value = |k: usize| {
             let n = params.specs[k].numel();
             &E::values(&params.values[k])[m * n..(m + 1) * n]
@@ -281,6 +306,77 @@ impl<E: FusedReal> Fused<E> {
                         .iter_mut()
                         .zip(&g[k * d..(k + 1) * d])
                     {
+                        *a += v;
+                    }
+                }
+            }
+        }
+        total
+    }
+}
+
+impl<E: FusedReal> Fused<E> {
+    /// A single dense layer (the linear students) in one pass over the inputs: block by block,
+    /// forward, the loss's gradient and the weight gradient while the block's rows are in cache
+    /// (the two separate products read the whole input twice; for a 1111 x 1000 input that is
+    /// memory traffic, not arithmetic). The loss's host form is a mean of per-sample terms, so a
+    /// block's mean and gradient, weighted by its share of the batch, add up to the batch's.
+    fn one_layer(
+        &mut self,
+        params: &Params,
+        m: usize,
+        x: &[E],
+        targets: HostTargets<'_>,
+        loss: &dyn Loss,
+        b: usize,
+    ) -> f64 {
+        let layer = self.layers[0].clone();
+        let (d_in, d_out) = (layer.d_in, layer.d_out);
+        let value = |k: usize| {
+            let n = params.specs[k].numel();
+            &E::values(&params.values[k])[m * n..(m + 1) * n]
+        };
+        let rows = self.block_rows.min(b.max(1));
+        self.h[1].resize(rows * d_out, E::zero());
+        self.g[0].resize(rows * d_out, E::zero());
+        self.grads[layer.w].fill(E::zero());
+        if let Some(bi) = layer.b {
+            self.grads[bi].fill(E::zero());
+        }
+        let mut total = 0.0;
+        for r0 in (0..b).step_by(rows) {
+            let r1 = (r0 + rows).min(b);
+            let n = r1 - r0;
+            let xb = &x[r0 * d_in..r1 * d_in];
+            let z = &mut self.h[1][..n * d_out];
+            mm(z, xb, value(layer.w), n, d_in, d_out);
+            if let Some(bi) = layer.b {
+                let bias = value(bi);
+                for row in z.chunks_mut(d_out) {
+                    for (o, &v) in row.iter_mut().zip(bias) {
+                        *o += v;
+                    }
+                }
+            }
+            let tb = match targets {
+                HostTargets::Classes(c) => HostTargets::Classes(&c[r0..r1]),
+                HostTargets::Vectors(v) => HostTargets::Vectors(&v[r0 * d_out..r1 * d_out]),
+            };
+            let g = &mut self.g[0][..n * d_out];
+            let share = n as f64 / b as f64;
+            let part = E::loss(loss, z, tb, g);
+            if !part.is_finite() {
+                return part;
+            }
+            total += part * share;
+            let w = E::of(share);
+            for v in g.iter_mut() {
+                *v *= w;
+            }
+            mm_tn_add(&mut self.grads[layer.w], xb, g, n, d_in, d_out);
+            if let Some(bi) = layer.b {
+                for row in g.chunks(d_out) {
+                    for (a, &v) in self.grads[bi].iter_mut().zip(row) {
                         *a += v;
                     }
                 }
