@@ -26,6 +26,9 @@ pub trait Real:
     /// tanh in place (f32: rten-vecmath's vectorised kernel, the values the autodiff path's
     /// `ops::tanh` gives; f64: libm).
     fn tanh_in_place(x: &mut [Self]);
+    /// exp in place (f32: rten-vecmath's vectorised kernel, which also stays fast where libm's
+    /// expf falls into its slow path for results that underflow; f64: libm).
+    fn exp_in_place(x: &mut [Self]);
 }
 
 impl Real for f32 {
@@ -49,6 +52,9 @@ impl Real for f32 {
     }
     fn tanh_in_place(x: &mut [f32]) {
         rten_vecmath::Tanh {}.map_mut(x);
+    }
+    fn exp_in_place(x: &mut [f32]) {
+        rten_vecmath::Exp {}.map_mut(x);
     }
 }
 
@@ -74,6 +80,11 @@ impl Real for f64 {
     fn tanh_in_place(x: &mut [f64]) {
         for v in x {
             *v = v.tanh();
+        }
+    }
+    fn exp_in_place(x: &mut [f64]) {
+        for v in x {
+            *v = v.exp();
         }
     }
 }

@@ -75,11 +75,11 @@ fn host<E: Real>(out: &[E], targets: HostTargets<'_>, grad: &mut [E]) -> f64 {
     let mut sum = 0.0;
     for ((o, g), &label) in out.chunks(d).zip(grad.chunks_mut(d)).zip(y) {
         let max = o.iter().copied().fold(E::neg_infinity(), E::max);
-        let mut z = E::zero();
         for (gj, &oj) in g.iter_mut().zip(o) {
-            *gj = (oj - max).exp();
-            z += *gj;
+            *gj = oj - max;
         }
+        E::exp_in_place(g);
+        let z = g.iter().fold(E::zero(), |a, &b| a + b);
         sum += (max + z.ln() - o[label]).f64();
         for gj in g.iter_mut() {
             *gj = *gj / z * inv_b;
