@@ -129,15 +129,19 @@ pub struct Sampler {
     rngs: Vec<ChaCha8Rng>,
     order: Vec<Vec<usize>>,
     pos: Vec<usize>,
+    /// Epoch mode: an epoch's last batch is the remainder, never filled from the next epoch.
+    epochs: bool,
 }
 
 impl Sampler {
-    /// One batch stream per member seed, over `n` training samples.
-    pub fn new(seeds: &[u64], n: usize) -> Sampler {
+    /// One batch stream per member seed, over `n` training samples; `epochs` makes every epoch's
+    /// last batch the remainder.
+    pub fn new(seeds: &[u64], n: usize, epochs: bool) -> Sampler {
         Sampler {
             order: vec![(0..n).collect(); seeds.len()],
             pos: vec![n; seeds.len()],
             rngs: seeds.iter().map(|&s| rng(s, Stream::Batches)).collect(),
+            epochs,
         }
     }
 
@@ -145,6 +149,16 @@ impl Sampler {
         (0..self.rngs.len())
             .map(|m| {
                 let mut out = Vec::with_capacity(b);
+                if self.epochs {
+                    if self.pos[m] == self.order[m].len() {
+                        self.order[m].shuffle(&mut self.rngs[m]);
+                        self.pos[m] = 0;
+                    }
+                    let end = (self.pos[m] + b).min(self.order[m].len());
+                    out.extend_from_slice(&self.order[m][self.pos[m]..end]);
+                    self.pos[m] = end;
+                    return out;
+                }
                 while out.len() < b {
                     if self.pos[m] == self.order[m].len() {
                         self.order[m].shuffle(&mut self.rngs[m]);
@@ -156,5 +170,32 @@ impl Sampler {
                 out
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epochs_visit_every_sample_once_with_a_partial_last_batch() {
+        let mut s = Sampler::new(&[3], 10, true);
+        let mut epoch = Vec::new();
+        let sizes: Vec<usize> = (0..3)
+            .map(|_| {
+                let b = s.next(4).remove(0);
+                epoch.extend(b.iter().copied());
+                b.len()
+            })
+            .collect();
+        assert_eq!(sizes, [4, 4, 2]);
+        epoch.sort_unstable();
+        assert_eq!(epoch, (0..10).collect::<Vec<_>>());
+        // the next epoch is a fresh order
+        let next: Vec<usize> = (0..3).flat_map(|_| s.next(4).remove(0)).collect();
+        assert_eq!(next.len(), 10);
+        // without epochs, batches are always full
+        let mut s = Sampler::new(&[3], 10, false);
+        assert!((0..5).all(|_| s.next(4)[0].len() == 4));
     }
 }

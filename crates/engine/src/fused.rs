@@ -48,7 +48,7 @@ impl FusedReal for f64 {
 }
 
 /// c (m x n) = a (m x k) . b (k x n), row-major.
-fn mm<E: Real>(c: &mut [E], a: &[E], b: &[E], m: usize, k: usize, n: usize) {
+pub(crate) fn mm<E: Real>(c: &mut [E], a: &[E], b: &[E], m: usize, k: usize, n: usize) {
     faer::linalg::matmul::matmul(
         MatMut::from_row_major_slice_mut(c, m, n),
         Accum::Replace,
@@ -179,21 +179,14 @@ impl<E: FusedReal> Fused<E> {
         self
     }
 
-    /// Forward, loss and backward of member `m` on one batch of `b` samples: returns the mean loss
-    /// and leaves the member's gradient in [`Fused::grads`]. A non-finite loss returns early (the
-    /// member diverged; its gradient is not used).
-    pub fn step(
+    /// The forward pass of member `m` on `b` samples into the buffers; returns the outputs [b, d_out].
+    pub fn forward(
         &mut self,
         params: &Params,
         m: usize,
-        inputs: HostInputs<'_, E>,
-        targets: HostTargets<'_>,
-        loss: &dyn Loss,
+        inputs: &HostInputs<'_, E>,
         b: usize,
-    ) -> f64 {
-        if let (1, HostInputs::Dense(x)) = (self.layers.len(), &inputs) {
-            return self.one_layer(params, m, x, targets, loss, b);
-        }
+    ) -> &[E] {
         let value = |k: usize| {
             let n = params.specs[k].numel();
             &E::values(&params.values[k])[m * n..(m + 1) * n]
@@ -209,15 +202,20 @@ impl<E: FusedReal> Fused<E> {
             .iter_mut()
             .zip(std::iter::once(self.d0).chain(self.layers.iter().map(|l| l.d_out)))
         {
-            buf.resize(b * w, E::zero());
+            // buffers only grow: an evaluation over a whole split must not cost the next
+            // minibatch step a reallocation or a fill
+            if buf.len() < b * w {
+                buf.resize(b * w, E::zero());
+            }
         }
         for g in &mut self.g {
-            g.resize(b * widest, E::zero());
+            if g.len() < b * widest {
+                g.resize(b * widest, E::zero());
+            }
         }
-        // h_0
-        if let (Some(t), HostInputs::Tokens(tokens)) = (self.table, &inputs) {
+        if let (Some(t), HostInputs::Tokens(tokens)) = (self.table, inputs) {
             let (e, d) = (value(t), self.d0);
-            let h0 = &mut self.h[0];
+            let h0 = &mut self.h[0][..b * d];
             h0.fill(E::zero());
             for pos in tokens.iter() {
                 for (k, &tok) in pos.iter().enumerate() {
@@ -231,32 +229,55 @@ impl<E: FusedReal> Fused<E> {
             }
         }
         let last = self.layers.len() - 1;
-        // forward
         for (l, layer) in self.layers.iter().enumerate() {
             let (before, after) = self.h.split_at_mut(l + 1);
-            let input: &[E] = match (&inputs, l) {
+            let input: &[E] = match (inputs, l) {
                 (HostInputs::Dense(x), 0) => x,
-                _ => &before[l],
+                _ => &before[l][..b * layer.d_in],
             };
-            let out = &mut after[0];
+            let out = &mut after[0][..b * layer.d_out];
             mm(out, input, value(layer.w), b, layer.d_in, layer.d_out);
             if let Some(bi) = layer.b {
-                let bias = value(bi);
-                for row in out.chunks_mut(layer.d_out) {
-                    for (o, &v) in row.iter_mut().zip(bias) {
-                        *o += v;
-                    }
-                }
+                add_bias(out, value(bi));
             }
             if l < last {
                 activate(self.act, out);
             }
         }
+        &self.h[last + 1][..b * self.layers[last].d_out]
+    }
+
+    /// Forward, loss and backward of member `m` on one batch of `b` samples: returns the mean loss
+    /// and leaves the member's gradient in [`Fused::grads`]. A non-finite loss returns early (the
+    /// member diverged; its gradient is not used).
+    pub fn step(
+        &mut self,
+        params: &Params,
+        m: usize,
+        inputs: HostInputs<'_, E>,
+        targets: HostTargets<'_>,
+        loss: &dyn Loss,
+        b: usize,
+    ) -> f64 {
+        if let (1, HostInputs::Dense(x)) = (self.layers.len(), &inputs) {
+            return self.one_layer(params, m, x, targets, loss, b);
+        }
+        self.forward(params, m, &inputs, b);
+        let value = |k: usize| {
+            let n = params.specs[k].numel();
+            &E::values(&params.values[k])[m * n..(m + 1) * n]
+        };
+        let last = self.layers.len() - 1;
         // loss and its gradient at the output
         let d_out = self.layers[last].d_out;
         let (g_cur, g_next) = self.g.split_at_mut(1);
         let (mut g, mut spare) = (&mut g_cur[0], &mut g_next[0]);
-        let total = E::loss(loss, &self.h[last + 1], targets, &mut g[..b * d_out]);
+        let total = E::loss(
+            loss,
+            &self.h[last + 1][..b * d_out],
+            targets,
+            &mut g[..b * d_out],
+        );
         if !total.is_finite() {
             return total;
         }
@@ -265,7 +286,7 @@ impl<E: FusedReal> Fused<E> {
             let layer = &self.layers[l];
             let input: &[E] = match (&inputs, l) {
                 (HostInputs::Dense(x), 0) => x,
-                _ => &self.h[l],
+                _ => &self.h[l][..b * layer.d_in],
             };
             let gl = &g[..b * layer.d_out];
             mm_tn(
@@ -279,18 +300,14 @@ impl<E: FusedReal> Fused<E> {
             if let Some(bi) = layer.b {
                 let db = &mut self.grads[bi];
                 db.fill(E::zero());
-                for row in gl.chunks(layer.d_out) {
-                    for (a, &v) in db.iter_mut().zip(row) {
-                        *a += v;
-                    }
-                }
+                add_column_sums(db, gl);
             }
             let needs_input_grad = l > 0 || self.table.is_some();
             if needs_input_grad {
                 let gin = &mut spare[..b * layer.d_in];
                 mm_nt(gin, gl, value(layer.w), b, layer.d_out, layer.d_in);
                 if l > 0 {
-                    derivative(self.act, gin, &self.h[l]);
+                    derivative(self.act, gin, &self.h[l][..b * layer.d_in]);
                 }
                 std::mem::swap(&mut g, &mut spare);
             }
@@ -337,8 +354,12 @@ impl<E: FusedReal> Fused<E> {
             &E::values(&params.values[k])[m * n..(m + 1) * n]
         };
         let rows = self.block_rows.min(b.max(1));
-        self.h[1].resize(rows * d_out, E::zero());
-        self.g[0].resize(rows * d_out, E::zero());
+        if self.h[1].len() < rows * d_out {
+            self.h[1].resize(rows * d_out, E::zero());
+        }
+        if self.g[0].len() < rows * d_out {
+            self.g[0].resize(rows * d_out, E::zero());
+        }
         self.grads[layer.w].fill(E::zero());
         if let Some(bi) = layer.b {
             self.grads[bi].fill(E::zero());
@@ -351,12 +372,7 @@ impl<E: FusedReal> Fused<E> {
             let z = &mut self.h[1][..n * d_out];
             mm(z, xb, value(layer.w), n, d_in, d_out);
             if let Some(bi) = layer.b {
-                let bias = value(bi);
-                for row in z.chunks_mut(d_out) {
-                    for (o, &v) in row.iter_mut().zip(bias) {
-                        *o += v;
-                    }
-                }
+                add_bias(z, value(bi));
             }
             let tb = match targets {
                 HostTargets::Classes(c) => HostTargets::Classes(&c[r0..r1]),
@@ -375,47 +391,75 @@ impl<E: FusedReal> Fused<E> {
             }
             mm_tn_add(&mut self.grads[layer.w], xb, g, n, d_in, d_out);
             if let Some(bi) = layer.b {
-                for row in g.chunks(d_out) {
-                    for (a, &v) in self.grads[bi].iter_mut().zip(row) {
-                        *a += v;
-                    }
-                }
+                add_column_sums(&mut self.grads[bi], g);
             }
         }
         total
     }
 }
 
-/// The hidden activation in place.
+/// The hidden activation in place (compiled for the widest SIMD the CPU has, as the optimiser).
 fn activate<E: Real>(act: Activation, x: &mut [E]) {
     match act {
         Activation::Tanh => E::tanh_in_place(x),
-        Activation::Relu => {
-            for v in x {
-                *v = v.max(E::zero());
-            }
-        }
+        Activation::Relu => pulp::Arch::new().dispatch(
+            #[inline(always)]
+            || {
+                for v in x.iter_mut() {
+                    *v = v.max(E::zero());
+                }
+            },
+        ),
         Activation::Identity => {}
     }
 }
 
-/// g *= act'(z) from the activation's output h = act(z).
+/// g *= act'(z) from the activation's output h = act(z), branch-free so that it vectorises.
 fn derivative<E: Real>(act: Activation, g: &mut [E], h: &[E]) {
-    match act {
-        Activation::Tanh => {
-            for (g, &h) in g.iter_mut().zip(h) {
-                *g *= E::one() - h * h;
-            }
-        }
-        Activation::Relu => {
-            for (g, &h) in g.iter_mut().zip(h) {
-                if h <= E::zero() {
-                    *g = E::zero();
+    pulp::Arch::new().dispatch(
+        #[inline(always)]
+        || match act {
+            Activation::Tanh => {
+                for (g, &h) in g.iter_mut().zip(h) {
+                    *g *= E::one() - h * h;
                 }
             }
-        }
-        Activation::Identity => {}
-    }
+            Activation::Relu => {
+                for (g, &h) in g.iter_mut().zip(h) {
+                    *g = if h > E::zero() { *g } else { E::zero() };
+                }
+            }
+            Activation::Identity => {}
+        },
+    )
+}
+
+/// Adds a bias row to every row of `x` ([rows, bias.len()]).
+fn add_bias<E: Real>(x: &mut [E], bias: &[E]) {
+    pulp::Arch::new().dispatch(
+        #[inline(always)]
+        || {
+            for row in x.chunks_mut(bias.len()) {
+                for (o, &v) in row.iter_mut().zip(bias) {
+                    *o += v;
+                }
+            }
+        },
+    )
+}
+
+/// Adds the column sums of `g` ([rows, acc.len()]) to `acc`.
+fn add_column_sums<E: Real>(acc: &mut [E], g: &[E]) {
+    pulp::Arch::new().dispatch(
+        #[inline(always)]
+        || {
+            for row in g.chunks(acc.len()) {
+                for (a, &v) in acc.iter_mut().zip(row) {
+                    *a += v;
+                }
+            }
+        },
+    )
 }
 
 /// One member's training split on the host, in the fused path's precision.
@@ -508,23 +552,33 @@ impl<E: Real> MemberData<E> {
 /// The training steps of an ensemble on the fused path: every member's data on the host, and
 /// one [`Fused`] whose buffers all members share (they are stepped one after the other).
 pub trait FusedSteps: Send {
-    /// Step `t` of every active member, on rows `rows[m]` of its training split (None: all of it).
-    /// Each member is updated right after its backward pass; a member whose loss is not finite is
-    /// not updated. Returns every member's loss (NaN for inactive ones).
+    /// Step `t` of every active member, on rows `rows[m]` of its training split (None: all of it),
+    /// or on `fresh[m]` (online tasks). Each member is updated right after its backward pass; a
+    /// member whose loss is not finite is not updated. Returns every member's loss (NaN for
+    /// inactive ones).
+    #[allow(clippy::too_many_arguments)]
     fn step(
         &mut self,
         params: &mut Params,
         optimizer: &mut Optimizer,
         loss: &dyn Loss,
         rows: Option<&[Vec<usize>]>,
+        fresh: Option<&[Split]>,
         active: &[bool],
         t: u64,
     ) -> Vec<f64>;
+
+    /// Every member's outputs on its whole training split (`val` false) or validation split, all
+    /// members one after the other, row-major [samples, d_out], as f64.
+    fn outputs(&mut self, params: &Params, val: bool) -> Vec<f64>;
 }
 
 struct Training<E> {
     fused: Fused<E>,
     members: Vec<MemberData<E>>,
+    vals: Vec<MemberData<E>>,
+    encodings: Vec<Encoding>,
+    kind: TargetKind,
     batch: MemberData<E>,
 }
 
@@ -535,6 +589,7 @@ impl<E: FusedReal> FusedSteps for Training<E> {
         optimizer: &mut Optimizer,
         loss: &dyn Loss,
         rows: Option<&[Vec<usize>]>,
+        fresh: Option<&[Split]>,
         active: &[bool],
         t: u64,
     ) -> Vec<f64> {
@@ -543,12 +598,16 @@ impl<E: FusedReal> FusedSteps for Training<E> {
             if !active[m] {
                 continue;
             }
-            let (data, b) = match rows {
-                Some(rows) => {
+            let (data, b) = match (rows, fresh) {
+                (_, Some(splits)) => {
+                    self.batch = MemberData::of(&splits[m], &self.encodings[m], self.kind);
+                    (&self.batch, splits[m].len())
+                }
+                (Some(rows), None) => {
                     self.batch.gather(data, &rows[m]);
                     (&self.batch, rows[m].len())
                 }
-                None => {
+                (None, None) => {
                     let b = data
                         .classes
                         .len()
@@ -568,6 +627,24 @@ impl<E: FusedReal> FusedSteps for Training<E> {
         }
         losses
     }
+
+    fn outputs(&mut self, params: &Params, val: bool) -> Vec<f64> {
+        let data = if val { &self.vals } else { &self.members };
+        let mut out = Vec::new();
+        for (m, d) in data.iter().enumerate() {
+            let b = d.classes.len().max(d.vectors.len() / d.d_target.max(1));
+            if b == 0 {
+                continue;
+            }
+            out.extend(
+                self.fused
+                    .forward(params, m, &d.inputs(), b)
+                    .iter()
+                    .map(|v| v.f64()),
+            );
+        }
+        out
+    }
 }
 
 /// The fused training steps of `model`'s members, when the model is of the MLP family (its stack
@@ -576,30 +653,36 @@ pub fn training(
     model: &dyn Model,
     precision: Precision,
     splits: &[&Split],
+    vals: &[&Split],
     encodings: &[&Encoding],
     kind: TargetKind,
 ) -> Option<Box<dyn FusedSteps>> {
     fn build<E: FusedReal>(
         model: &dyn Model,
         splits: &[&Split],
+        vals: &[&Split],
         encodings: &[&Encoding],
         kind: TargetKind,
     ) -> Option<Box<dyn FusedSteps>> {
         let fused = Fused::<E>::new(&model.stack()?, model.specs())?;
-        let members = splits
-            .iter()
-            .zip(encodings)
-            .map(|(s, e)| MemberData::of(s, e, kind))
-            .collect();
+        let data = |s: &[&Split]| -> Vec<MemberData<E>> {
+            s.iter()
+                .zip(encodings)
+                .map(|(s, e)| MemberData::of(s, e, kind))
+                .collect()
+        };
         Some(Box::new(Training {
             fused,
-            members,
+            members: data(splits),
+            vals: data(vals),
+            encodings: encodings.iter().map(|e| (*e).clone()).collect(),
+            kind,
             batch: MemberData::empty(),
         }))
     }
     match precision {
-        Precision::F32 => build::<f32>(model, splits, encodings, kind),
-        Precision::F64 => build::<f64>(model, splits, encodings, kind),
+        Precision::F32 => build::<f32>(model, splits, vals, encodings, kind),
+        Precision::F64 => build::<f64>(model, splits, vals, encodings, kind),
     }
 }
 

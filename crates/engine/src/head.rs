@@ -126,6 +126,10 @@ impl Encoding {
                     .unwrap_or(0);
                 best == c[k]
             }
+            (Correctness::Sign, Labels::Dense { y, dim }) => {
+                let (o, t) = (o[0], y[k * dim]);
+                (o > 0.0 && t > 0.0) || (o < 0.0 && t < 0.0)
+            }
             (Correctness::Argmax, Labels::Classes(c)) => {
                 let best = (0..o.len()).fold(0, |b, j| if o[j] > o[b] { j } else { b });
                 best == c[k]

@@ -51,6 +51,10 @@ pub const PRESETS: &[(&str, &str)] = &[
         "levi2023-fig5-tanh",
         include_str!("../presets/levi2023-fig5-tanh.toml"),
     ),
+    (
+        "merrill2023-parity",
+        include_str!("../presets/merrill2023-parity.toml"),
+    ),
 ];
 
 /// The TOML text of a preset.

@@ -39,6 +39,9 @@ pub struct Summary {
     pub budget: usize,
     pub wall_seconds: f64,
     pub steps_per_second: f64,
+    /// What the probes add (the sparse-parity study: memorisation epoch, subnetwork size, ...).
+    #[serde(flatten)]
+    pub probes: std::collections::BTreeMap<String, Option<f64>>,
 }
 
 /// First step (column `step`) where `col` reaches `level`.
@@ -95,6 +98,7 @@ pub fn summarise(
         budget,
         wall_seconds,
         steps_per_second,
+        probes: r.summary.iter().cloned().collect(),
     }
 }
 

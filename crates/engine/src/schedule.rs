@@ -86,6 +86,18 @@ impl LrSchedule {
     }
 }
 
+/// The evaluation steps of a config: [`eval_steps`], and every `eval.every_epochs` epochs of an
+/// epoch-based run.
+pub fn config_eval_steps(c: &crate::config::Config) -> Vec<usize> {
+    let mut out = eval_steps(c.train.steps, c.eval.log_points, c.eval.every);
+    if let (Some(per), k @ 1..) = (c.steps_per_epoch(), c.eval.every_epochs) {
+        out.extend((0..=c.train.epochs).step_by(k).map(|e| e * per));
+        out.sort_unstable();
+        out.dedup();
+    }
+    out
+}
+
 /// Sorted, unique evaluation steps in 0..=steps.
 pub fn eval_steps(steps: usize, log_points: usize, every: usize) -> Vec<usize> {
     let mut out = vec![0, steps];

@@ -14,6 +14,12 @@ pub enum Stream {
     Data = 5,
     Teacher = 6,
     Test = 7,
+    /// Fresh batches of an online task.
+    Online = 8,
+    /// Which input bits are relevant (sparse parity).
+    Relevant = 9,
+    /// Random control subsets of probes.
+    Control = 10,
 }
 
 /// A generator for one stream of one seed.

@@ -14,6 +14,8 @@ pub enum Correctness {
     NearestTarget,
     /// The mean over outputs of the squared error is below eps.
     Threshold(f64),
+    /// The sign of the (first) output is the label's sign (labels +-1).
+    Sign,
 }
 
 /// The inputs and labels of a task.

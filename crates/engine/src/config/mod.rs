@@ -69,8 +69,11 @@ pub struct GroupConfig {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrainConfig {
-    /// Optimiser steps.
+    /// Optimiser steps (with `epochs`, epochs times the steps of an epoch).
     pub steps: usize,
+    /// Epochs, 0 when training is counted in steps. An epoch is one pass over the training set in
+    /// a fresh order, its last batch the remainder (PyTorch's DataLoader without drop_last).
+    pub epochs: usize,
     /// Samples per step; 0 means the full training set every step.
     pub batch_size: usize,
     /// Floating-point precision of parameters and computation.
@@ -94,8 +97,12 @@ pub struct EvalConfig {
     pub log_points: usize,
     /// Also evaluate every this many steps (0 for none).
     pub every: usize,
+    /// Also evaluate every this many epochs, before the next epoch's updates (0 for none).
+    pub every_epochs: usize,
     /// RQI tolerance on the mean squared parallelogram residual of standardised embeddings.
     pub rqi_delta: f64,
+    /// The effective-sparsity probe runs every this many epochs (epoch-based runs) or evaluations.
+    pub sparsity_every: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -282,6 +289,18 @@ impl Config {
             .map(|(k, _)| k.as_str())
     }
 
+    /// Optimiser steps per epoch, for epoch-based runs.
+    pub fn steps_per_epoch(&self) -> Option<usize> {
+        (self.train.epochs > 0).then(|| {
+            let n = self.task.n_train();
+            n.div_ceil(if self.train.batch_size == 0 {
+                n
+            } else {
+                self.train.batch_size
+            })
+        })
+    }
+
     /// The step budget for phase classification.
     pub fn budget(&self) -> usize {
         if self.phase.budget == 0 {
@@ -371,8 +390,38 @@ fn read_group(mut r: Reader) -> Result<GroupConfig, ConfigError> {
 }
 
 fn read_train(mut r: Reader, n_train: usize) -> Result<TrainConfig, ConfigError> {
+    let steps_given = r.peek("steps").cloned();
     let steps = r.usize_or("steps", 5000, 1, 100_000_000)?;
+    let epochs = r.usize_or("epochs", 0, 0, 10_000_000)?;
     let batch_size = r.usize_or("batch_size", 0, 0, n_train)?;
+    let steps = if epochs > 0 {
+        let per_epoch = n_train.div_ceil(if batch_size == 0 { n_train } else { batch_size });
+        let derived = epochs.saturating_mul(per_epoch);
+        match steps_given {
+            Some(v) if steps != derived => {
+                return Err(r.invalid(
+                    "steps",
+                    &v,
+                    format!(
+                        "train.epochs ({epochs}) times the steps of an epoch ({per_epoch}) = {derived}, or no train.steps"
+                    ),
+                ));
+            }
+            _ if derived > 100_000_000 => {
+                return Err(r.invalid(
+                    "epochs",
+                    &toml::Value::Integer(epochs as i64),
+                    format!(
+                        "at most {} epochs (10^8 steps) at this batch size",
+                        100_000_000 / per_epoch
+                    ),
+                ));
+            }
+            _ => derived,
+        }
+    } else {
+        steps
+    };
     let dtype = match r.choice_or("dtype", "f32", &["f32", "f64"])?.as_str() {
         "f64" => Precision::F64,
         _ => Precision::F32,
@@ -388,6 +437,7 @@ fn read_train(mut r: Reader, n_train: usize) -> Result<TrainConfig, ConfigError>
     r.finish()?;
     Ok(TrainConfig {
         steps,
+        epochs,
         batch_size,
         dtype,
         path,
@@ -397,17 +447,21 @@ fn read_train(mut r: Reader, n_train: usize) -> Result<TrainConfig, ConfigError>
 fn read_eval(mut r: Reader) -> Result<EvalConfig, ConfigError> {
     let log_points = r.usize_or("log_points", 60, 0, 100_000)?;
     let every = r.usize_or("every", 0, 0, usize::MAX)?;
+    let every_epochs = r.usize_or("every_epochs", 0, 0, usize::MAX)?;
     let rqi_delta = r.f64_or(
         "rqi_delta",
         groklab_theory::addition::RQI_DELTA,
         |x| x > 0.0,
         POSITIVE,
     )?;
+    let sparsity_every = r.usize_or("sparsity_every", 10, 1, usize::MAX)?;
     r.finish()?;
     Ok(EvalConfig {
         log_points,
         every,
+        every_epochs,
         rqi_delta,
+        sparsity_every,
     })
 }
 

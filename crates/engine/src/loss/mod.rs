@@ -3,10 +3,13 @@
 //! path), and its evaluation form on host numbers (one sample, summed by the probes), side by side in
 //! one file per loss. Tests check that the three agree and that the host gradient is burn's.
 //!
-//! The loss is the `[loss]` table of a config (`kind = "mse"`); by default cross-entropy for a
-//! model with a logits head and squared error otherwise.
+//! The loss is the `[loss]` table of a config (`kind = "mse"`, `"cross-entropy"`, `"hinge"`,
+//! `"logistic"`); by default cross-entropy for a model with a logits head and squared error
+//! otherwise.
 
 pub mod cross_entropy;
+pub mod hinge;
+pub mod logistic;
 pub mod mse;
 
 use crate::choice::{Choice, Entry, Kind};
@@ -22,6 +25,14 @@ pub const LOSSES: &[Entry<dyn Loss>] = &[
     Entry {
         kind: "cross-entropy",
         read: cross_entropy::read,
+    },
+    Entry {
+        kind: "hinge",
+        read: hinge::read,
+    },
+    Entry {
+        kind: "logistic",
+        read: logistic::read,
     },
 ];
 

@@ -3,7 +3,8 @@
 //! deeper student. On real-valued labels its output is the prediction itself; on class labels, one
 //! logit per class.
 //!
-//! Keys: `d_hidden`, `act_fn`, `bias`, `init` (`levi` or `pytorch`), `init_scale` (alpha).
+//! Keys: `d_hidden`, `act_fn`, `bias` (hidden layers), `out_bias` (the output layer; default: as
+//! `bias`), `init` (`levi` or `pytorch`), `init_scale` (alpha).
 //! Parameters `mlp.{l}.W` [d_in, d_out] (input times W) and, with biases, `mlp.{l}.b`.
 //! Hook points: `mlp.{l}.hook_pre` and `mlp.{l}.hook_post` of every hidden layer.
 
@@ -24,8 +25,10 @@ pub struct MlpConfig {
     /// Hidden widths; empty for a linear student d_in -> d_out.
     pub d_hidden: Vec<usize>,
     pub act_fn: Activation,
-    /// Whether layers have biases.
+    /// Whether hidden layers have biases.
     pub bias: bool,
+    /// Whether the output layer has a bias.
+    pub out_bias: bool,
     pub init: Init,
     /// Multiplies the initial weights (alpha in Levi et al.).
     pub init_scale: f64,
@@ -35,6 +38,7 @@ pub fn read(r: &mut Reader) -> Result<Arc<dyn ModelSpec>, ConfigError> {
     let d_hidden = r.usize_list_or("d_hidden", &[], 1, 1_000_000, 1000)?;
     let act_fn = Activation::read(r, "identity")?;
     let bias = r.bool_or("bias", false)?;
+    let out_bias = r.bool_or("out_bias", bias)?;
     let init = match r.choice_or("init", "levi", &["levi", "pytorch"])?.as_str() {
         "pytorch" => Init::Pytorch,
         _ => Init::Levi,
@@ -44,6 +48,7 @@ pub fn read(r: &mut Reader) -> Result<Arc<dyn ModelSpec>, ConfigError> {
         d_hidden,
         act_fn,
         bias,
+        out_bias,
         init,
         init_scale,
     }))
@@ -75,10 +80,12 @@ impl ModelSpec for MlpConfig {
         let widths = super::widths(dim, &self.d_hidden, head.d_out(shape.output));
         let mut specs = Vec::new();
         let mut layers = Vec::new();
+        let last = widths.len() - 2;
         for (l, w) in widths.windows(2).enumerate() {
             let wn = format!("mlp.{l}.W");
             specs.push(ParamSpec::new(&wn, &[w[0], w[1]]));
-            let bn = self.bias.then(|| format!("mlp.{l}.b"));
+            let has_bias = if l == last { self.out_bias } else { self.bias };
+            let bn = has_bias.then(|| format!("mlp.{l}.b"));
             if let Some(bn) = &bn {
                 specs.push(ParamSpec::new(bn, &[w[1]]));
             }
@@ -125,14 +132,14 @@ impl Model for Mlp {
 
     fn init(&self, rng: &mut ChaCha8Rng) -> Vec<Vec<f64>> {
         let mut out = Vec::new();
-        for w in self.widths.windows(2) {
+        for (w, layer) in self.widths.windows(2).zip(&self.layers) {
             let (weights, bias) = crate::init::layer(
                 rng,
                 self.cfg.init,
                 w[0],
                 w[1],
                 self.cfg.init_scale,
-                self.cfg.bias,
+                layer.b.is_some(),
             );
             out.push(weights);
             out.extend(bias);

@@ -83,7 +83,8 @@ pub fn make(s: &ProbeSetup<'_>) -> Option<Box<dyn Probe>> {
     let config = s.config;
     let t = config.task.get::<TeacherStudent>()?;
     let m = config.model.get::<MlpConfig>()?;
-    let linear_student = !m.bias && (m.d_hidden.is_empty() || m.act_fn == Activation::Identity);
+    let no_bias = !m.bias && !m.out_bias;
+    let linear_student = no_bias && (m.d_hidden.is_empty() || m.act_fn == Activation::Identity);
     let linear_teacher = t.teacher == TeacherKind::Linear || m.act_fn == Activation::Identity;
     let group = config.optim.values().next();
     let plain_gd = config.optim.len() == 1
@@ -98,8 +99,8 @@ pub fn make(s: &ProbeSetup<'_>) -> Option<Box<dyn Probe>> {
     let one_layer = m.d_hidden.is_empty();
     let applies = Applies {
         gen_loss: linear_student && linear_teacher,
-        exact: one_layer && !m.bias && plain_gd && clean,
-        mp: one_layer && !m.bias && plain_gd && clean && m.init == Init::Levi,
+        exact: one_layer && no_bias && plain_gd && clean,
+        mp: one_layer && no_bias && plain_gd && clean && m.init == Init::Levi,
         two_layer: m.d_hidden.len() == 1 && linear_student && linear_teacher && plain_gd && clean,
     };
     let theory = linear_theory(config).filter(|th| th.validate().is_ok());

@@ -8,7 +8,9 @@
 
 pub mod linear_theory;
 pub mod loss_accuracy;
+pub mod neuron_norms;
 pub mod representation;
+pub mod subnetworks;
 pub mod weight_norms;
 
 use crate::config::Config;
@@ -35,6 +37,8 @@ pub const PROBES: &[MakeProbe] = &[
     weight_norms::make,
     representation::make,
     linear_theory::make,
+    subnetworks::make,
+    neuron_norms::make,
 ];
 
 /// The probes of one member.
@@ -54,6 +58,13 @@ pub trait Probe: Send {
     /// Bytes the probe will hold at its largest (the memory check, before anything is built).
     fn memory_bytes(&self) -> f64 {
         0.0
+    }
+    /// Once after training, with the final state: analyses that need the whole run (their results
+    /// go to [`Probe::tables`] and [`Probe::summary`]).
+    fn finish(&mut self, _ctx: &EvalContext<'_>) {}
+    /// Fields this probe adds to `summary.json` (null where they do not exist).
+    fn summary(&self) -> Vec<(String, Option<f64>)> {
+        Vec::new()
     }
 }
 

@@ -3,6 +3,7 @@
 //! for real-valued labels, how a prediction counts as correct. It never reads a model's config.
 
 pub mod addition;
+pub mod sparse_parity;
 pub mod teacher_student;
 
 use crate::choice::{Choice, Entry, Kind};
@@ -19,6 +20,10 @@ pub const TASKS: &[Entry<dyn Task>] = &[
     Entry {
         kind: "teacher-student",
         read: teacher_student::read,
+    },
+    Entry {
+        kind: "sparse-parity",
+        read: sparse_parity::read,
     },
 ];
 
@@ -50,6 +55,11 @@ pub trait Task: Kind {
     /// Tables a run writes about its data (`split.csv`).
     fn tables(&self, _data: &Dataset) -> Vec<ExtraTable> {
         Vec::new()
+    }
+    /// Online tasks: a fresh training batch of `b` samples for step `step` of the run with this
+    /// seed (None: the task trains on its fixed training split).
+    fn fresh_batch(&self, _seed: u64, _step: usize, _b: usize) -> Option<Split> {
+        None
     }
 }
 

@@ -23,7 +23,6 @@ use crate::model::{Hooks, Inputs, Model};
 use crate::optim::{GradRef, Hyper, Optimizer};
 use crate::params::{ParamSpec, Params, Precision};
 use crate::probe::{EvalContext, Probe, ProbeSetup, probes_for};
-use crate::schedule::eval_steps;
 use crate::seed::{Stream, rng};
 use crate::task::Dataset;
 use burn::prelude::*;
@@ -60,6 +59,8 @@ pub struct MemberResult {
     pub final_params: Vec<Vec<f64>>,
     /// Initial parameters of this member, in spec order (to restart or replay the run elsewhere).
     pub initial_params: Vec<Vec<f64>>,
+    /// Fields the probes add to the summary.
+    pub summary: Vec<(String, Option<f64>)>,
 }
 
 /// What a training call produced.
@@ -200,6 +201,9 @@ impl Trainer {
             .zip(probes)
             .map(|(c, probes)| {
                 let mut columns = vec!["step".to_string()];
+                if c.train.epochs > 0 {
+                    columns.push("epoch".into());
+                }
                 for p in &probes {
                     columns.extend(p.columns());
                 }
@@ -255,9 +259,14 @@ impl Trainer {
         let kind = first.loss.wants();
         let fused = match first.train.path {
             TrainPath::Autodiff => None,
-            TrainPath::Auto | TrainPath::Fused => {
-                crate::fused::training(&*model, precision, &train_splits, &encodings, kind)
-            }
+            TrainPath::Auto | TrainPath::Fused => crate::fused::training(
+                &*model,
+                precision,
+                &train_splits,
+                &val_splits,
+                &encodings,
+                kind,
+            ),
         };
         let full_batch = (first.train.batch_size == 0 && fused.is_none()).then(|| {
             batch::batch(
@@ -275,13 +284,13 @@ impl Trainer {
         let seeds: Vec<u64> = configs.iter().map(|c| c.seed).collect();
         let steps = first.train.steps;
         Ok(Trainer {
-            evals: eval_steps(steps, first.eval.log_points, first.eval.every).into(),
+            evals: crate::schedule::config_eval_steps(first).into(),
             batch_size: if first.train.batch_size == 0 {
                 n_train
             } else {
                 first.train.batch_size
             },
-            sampler: Sampler::new(&seeds, n_train),
+            sampler: Sampler::new(&seeds, n_train, first.train.epochs > 0),
             name: first.name.clone(),
             loss: first.loss.clone(),
             members,
@@ -319,15 +328,27 @@ impl Trainer {
                 bar.set_position(step as u64);
             }
         }
+        let wall = started.elapsed().as_secs_f64();
+        self.finish_probes();
         bar.finish_and_clear();
-        self.finish(started.elapsed().as_secs_f64())
+        self.finish(wall)
     }
 
     /// Optimiser step `step` (1-based; it sets the scheduled learning rates and Adam's bias
     /// correction) of every active member. Steps are taken in order, each once.
     pub fn step(&mut self, step: usize) {
+        // online tasks train on a fresh batch of every member's own stream
+        let fresh: Option<Vec<crate::task::Split>> = self
+            .members
+            .iter()
+            .map(|m| {
+                m.config
+                    .task
+                    .fresh_batch(m.config.seed, step, self.batch_size)
+            })
+            .collect();
         if let Some(fused) = &mut self.fused {
-            let rows = (self.members[0].config.train.batch_size > 0)
+            let rows = (fresh.is_none() && self.members[0].config.train.batch_size > 0)
                 .then(|| self.sampler.next(self.batch_size));
             let active: Vec<bool> = self.members.iter().map(|m| m.active).collect();
             let losses = fused.step(
@@ -335,6 +356,7 @@ impl Trainer {
                 &mut self.optimizer,
                 &*self.loss,
                 rows.as_deref(),
+                fresh.as_deref(),
                 &active,
                 step as u64,
             );
@@ -351,9 +373,23 @@ impl Trainer {
             return;
         }
         let mb;
-        let b = match &self.full_batch {
-            Some(b) => b,
-            None => {
+        let b = match (&self.full_batch, &fresh) {
+            (_, Some(splits)) => {
+                let splits: Vec<_> = splits.iter().collect();
+                let encodings: Vec<_> = self.members.iter().map(|m| &m.encoding).collect();
+                let rows = vec![(0..self.batch_size).collect::<Vec<usize>>(); splits.len()];
+                mb = batch::batch(
+                    &splits,
+                    &encodings,
+                    &rows,
+                    self.loss.wants(),
+                    &self.ad,
+                    self.precision,
+                );
+                &mb
+            }
+            (Some(b), None) => b,
+            (None, None) => {
                 let rows = self.sampler.next(self.batch_size);
                 let splits: Vec<_> = self.members.iter().map(|m| &m.data.train).collect();
                 let encodings: Vec<_> = self.members.iter().map(|m| &m.encoding).collect();
@@ -408,8 +444,24 @@ impl Trainer {
     /// Runs the model on both splits and records every member's probes (skipping members that
     /// diverged before this step).
     pub fn evaluate(&mut self, step: usize) {
+        self.visit(step, true);
+    }
+
+    /// The probes' end-of-run analyses, on the final state.
+    fn finish_probes(&mut self) {
+        let step = self.members.iter().map(|m| m.last_step).max().unwrap_or(0);
+        self.visit(step, false);
+    }
+
+    /// Every member's probes at `step`: recording a row (`record`) or finishing.
+    fn visit(&mut self, step: usize, record: bool) {
         let d_out = self.model.d_out();
-        let (train_out, val_out) = {
+        let (train_out, val_out) = if let Some(f) = &mut self.fused {
+            (
+                f.outputs(&self.params, false),
+                f.outputs(&self.params, true),
+            )
+        } else {
             let pt = self.params.tensors(&self.plain);
             let train = host(
                 self.model
@@ -421,7 +473,7 @@ impl Trainer {
             (train, val)
         };
         for (m, member) in self.members.iter_mut().enumerate() {
-            if !member.active && member.diverged_at.is_some_and(|d| d < step) {
+            if record && !member.active && member.diverged_at.is_some_and(|d| d < step) {
                 continue;
             }
             let Member {
@@ -450,7 +502,16 @@ impl Trainer {
                 model: &*self.model,
                 precision: self.precision,
             };
+            if !record {
+                for p in probes.iter_mut() {
+                    p.finish(&ctx);
+                }
+                continue;
+            }
             let mut row = vec![step as f64];
+            if let Some(per) = config.steps_per_epoch() {
+                row.push(step as f64 / per as f64);
+            }
             for p in probes.iter_mut() {
                 row.extend(p.compute(&ctx));
             }
@@ -484,6 +545,7 @@ impl Trainer {
                 steps: member.last_step,
                 final_params: params.member_view(m).all(),
                 initial_params: initial,
+                summary: member.probes.iter().flat_map(|p| p.summary()).collect(),
             })
             .collect();
         TrainResult {
