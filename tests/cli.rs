@@ -512,3 +512,98 @@ fn effective_theory_beside_a_run() {
     let o = groklab(&["theory", "addition", "--run", "nowhere"], tmp.path());
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Issue 9: `--init` starts from a checkpoint; a run continued from its own checkpoint ends where
+/// the uninterrupted run ends (full-batch gradient descent, no optimiser state), and a checkpoint
+/// of another model is refused naming the parameter.
+#[test]
+fn init_continues_a_run_from_its_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let train = |args: &[&str]| {
+        let mut a = vec![
+            "train",
+            "preset",
+            "levi2023-fig1-lambda0.9",
+            "--set",
+            "task.d_in=50",
+            "--set",
+            "task.n_test=100",
+            "--set",
+            "eval.log_points=5",
+            "-q",
+        ];
+        a.extend_from_slice(args);
+        groklab(&a, tmp.path())
+    };
+    for (args, out) in [
+        (&["--set", "train.steps=300"][..], "whole"),
+        (&["--set", "train.steps=200"][..], "first"),
+    ] {
+        let mut a = args.to_vec();
+        a.extend(["--out", out]);
+        let o = train(&a);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let o = train(&[
+        "--set",
+        "train.steps=100",
+        "--init",
+        "first/checkpoint.safetensors",
+        "--out",
+        "rest",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let tensors = |dir: &str| {
+        let bytes = std::fs::read(tmp.path().join(dir).join("checkpoint.safetensors")).unwrap();
+        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let mut v: Vec<(String, Vec<u8>)> = st
+            .tensors()
+            .into_iter()
+            .map(|(n, t)| (n, t.data().to_vec()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(tensors("rest"), tensors("whole"));
+    // the continued run's init.safetensors holds the checkpoint it started from
+    let a = std::fs::read(tmp.path().join("first/checkpoint.safetensors")).unwrap();
+    let b = std::fs::read(tmp.path().join("rest/init.safetensors")).unwrap();
+    let data = |bytes: &[u8]| {
+        let st = safetensors::SafeTensors::deserialize(bytes).unwrap();
+        st.tensor("mlp.0.W").unwrap().data().to_vec()
+    };
+    assert_eq!(data(&a), data(&b));
+    // another model's checkpoint: exit 2, naming the parameter, nothing written
+    let o = groklab(
+        &[
+            "train",
+            "preset",
+            "liu2022-toy",
+            "--init",
+            "first/checkpoint.safetensors",
+            "--out",
+            "bad",
+            "-q",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("`--init`") && stderr(&o).contains("embed.W_E"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!tmp.path().join("bad").exists());
+    let o = groklab(
+        &[
+            "train",
+            "preset",
+            "liu2022-toy",
+            "--init",
+            "nothing.safetensors",
+            "-q",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

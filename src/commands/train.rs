@@ -1,7 +1,7 @@
 //! `groklab train FILE.toml | preset NAME [--set key=value]... [--seed N] [--out DIR] [--json]`.
 
 use super::{CliError, resolve};
-use groklab_engine::run::{OutDir, Summary, default_name, execute};
+use groklab_engine::run::{OutDir, Summary, default_name, execute_from};
 use groklab_engine::train::TrainOptions;
 use std::path::PathBuf;
 
@@ -23,6 +23,10 @@ pub struct Args {
     /// Let --out replace an existing groklab run directory (never a directory holding other files).
     #[arg(long, requires = "out")]
     overwrite: bool,
+    /// Start from the parameters of a checkpoint (a run's checkpoint.safetensors or
+    /// init.safetensors; names and shapes must be the model's) instead of the initialisation.
+    #[arg(long, value_name = "FILE.safetensors")]
+    init: Option<PathBuf>,
     /// Print summary.json to stdout.
     #[arg(long)]
     json: bool,
@@ -34,7 +38,12 @@ pub struct Args {
 pub fn run(a: Args) -> Result<(), CliError> {
     let config = resolve(&a.source, &a.sets, a.seed)?;
     let out = out_dir(a.out, a.overwrite, default_name(&config, &a.sets));
-    let (summary, dir) = execute(&config, &out, &TrainOptions { progress: !a.quiet })?;
+    let (summary, dir) = execute_from(
+        &config,
+        &out,
+        &TrainOptions { progress: !a.quiet },
+        a.init.as_deref(),
+    )?;
     print_human(&summary, &dir);
     if a.json {
         println!(

@@ -25,6 +25,8 @@ pub enum EngineError {
     },
     /// An output directory that may not be written.
     OutDir { path: PathBuf, problem: String },
+    /// Initial parameters (`--init`) that do not fit the model.
+    Init { path: PathBuf, problem: String },
     /// Reading or writing a file failed.
     Io {
         path: PathBuf,
@@ -68,6 +70,13 @@ impl fmt::Display for EngineError {
                 write!(
                     f,
                     "invalid value for `--out`: {}; {problem}",
+                    path.display()
+                )
+            }
+            EngineError::Init { path, problem } => {
+                write!(
+                    f,
+                    "invalid value for `--init`: {}; {problem}",
                     path.display()
                 )
             }

@@ -412,14 +412,92 @@ pub fn claim(out: &OutDir) -> Result<Claimed, EngineError> {
     }
 }
 
+/// The parameters of a safetensors checkpoint, in the order of `specs`: every name present with its
+/// shape (f32 or f64 values), nothing else; errors name what does not fit.
+pub fn read_checkpoint(path: &Path, specs: &[ParamSpec]) -> Result<Vec<Vec<f64>>, EngineError> {
+    use safetensors::tensor::Dtype;
+    let bad = |problem: String| EngineError::Init {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read it ({e})")))?;
+    let st = safetensors::SafeTensors::deserialize(&bytes)
+        .map_err(|e| bad(format!("not a safetensors file ({e})")))?;
+    let mut names: Vec<String> = st.names().into_iter().map(String::from).collect();
+    names.sort();
+    let expected: Vec<String> = specs
+        .iter()
+        .map(|s| format!("{} {:?}", s.name, s.shape))
+        .collect();
+    let values = specs
+        .iter()
+        .map(|spec| {
+            let t = st.tensor(&spec.name).map_err(|_| {
+                bad(format!(
+                    "it has no tensor `{}`; the model's parameters are {}",
+                    spec.name,
+                    expected.join(", ")
+                ))
+            })?;
+            if t.shape() != spec.shape.as_slice() {
+                return Err(bad(format!(
+                    "`{}` has shape {:?}, the model's is {:?}",
+                    spec.name,
+                    t.shape(),
+                    spec.shape
+                )));
+            }
+            let data = t.data();
+            Ok(match t.dtype() {
+                Dtype::F32 => data
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64)
+                    .collect(),
+                Dtype::F64 => data
+                    .chunks_exact(8)
+                    .map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+                    .collect(),
+                other => {
+                    return Err(bad(format!(
+                        "`{}` is {other:?}; allowed: F32 or F64",
+                        spec.name
+                    )));
+                }
+            })
+        })
+        .collect::<Result<Vec<Vec<f64>>, EngineError>>()?;
+    if let Some(extra) = names.iter().find(|n| !specs.iter().any(|s| &s.name == *n)) {
+        return Err(bad(format!(
+            "it has a tensor `{extra}` the model does not; the model's parameters are {}",
+            expected.join(", ")
+        )));
+    }
+    Ok(values)
+}
+
 /// Trains one config and writes its run directory; returns the summary and the directory. Every
-/// check (config, memory, output directory) happens before anything is written.
+/// check (config, memory, output directory, `init`) happens before anything is written. `init`
+/// starts from a checkpoint's parameters instead of the config's initialisation.
 pub fn execute(
     config: &Config,
     out: &OutDir,
     opts: &TrainOptions,
 ) -> Result<(Summary, PathBuf), EngineError> {
-    let trainer = Trainer::setup(std::slice::from_ref(config))?;
+    execute_from(config, out, opts, None)
+}
+
+/// [`execute`] from the parameters of a checkpoint file.
+pub fn execute_from(
+    config: &Config,
+    out: &OutDir,
+    opts: &TrainOptions,
+    init: Option<&Path>,
+) -> Result<(Summary, PathBuf), EngineError> {
+    let start = match init {
+        Some(path) => Some(read_checkpoint(path, config.build_model().specs())?),
+        None => None,
+    };
+    let trainer = Trainer::setup_from(std::slice::from_ref(config), start.map(|p| vec![p]))?;
     let claimed = claim(out)?;
     let dir = claimed.dir().to_path_buf();
     let written = write_config(&dir, config)

@@ -67,7 +67,7 @@ pub struct GroupConfig {
     pub schedule: LrSchedule,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TrainConfig {
     /// Optimiser steps (with `epochs`, epochs times the steps of an epoch).
     pub steps: usize,
@@ -81,6 +81,24 @@ pub struct TrainConfig {
     /// How gradients are computed: `auto` (the fused path where it applies, else autodiff),
     /// `autodiff` (burn's, the general path) or `fused` (the MLP family's hand-written backward).
     pub path: TrainPath,
+}
+
+/// The resolved `[train]` table: `steps` is left out of epoch-based runs (it is derived from
+/// `epochs`, so a changed batch size or training-set size re-derives it).
+impl Serialize for TrainConfig {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        if self.epochs > 0 {
+            m.serialize_entry("epochs", &self.epochs)?;
+        } else {
+            m.serialize_entry("steps", &self.steps)?;
+        }
+        m.serialize_entry("batch_size", &self.batch_size)?;
+        m.serialize_entry("dtype", &self.dtype)?;
+        m.serialize_entry("path", &self.path)?;
+        m.end()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -190,8 +208,8 @@ impl Config {
 
     /// This config with `key.path = value` overrides, read and validated again as a whole. Keys
     /// that are alternatives to each other give way to the one set: `task.n_train` replaces
-    /// `task.lambda` and the other way round; and a changed model gets its head's default loss
-    /// again unless a `loss` key is set too.
+    /// `task.lambda` and the other way round; and when a changed model's head no longer fits the
+    /// loss, and no `loss` key is set, the head's default loss is taken.
     pub fn with(&self, sets: &[(&str, Value)]) -> Result<Config, ConfigError> {
         let mut table: Table =
             self.to_toml()
@@ -201,11 +219,6 @@ impl Config {
                     message: e.to_string(),
                 })?;
         const ALTERNATIVES: &[(&str, &str)] = &[("n_train", "lambda"), ("lambda", "n_train")];
-        if sets.iter().any(|(k, _)| k.starts_with("model."))
-            && !sets.iter().any(|(k, _)| k.starts_with("loss"))
-        {
-            table.remove("loss");
-        }
         for (key, value) in sets {
             if let Some(task) = table.get_mut("task").and_then(Value::as_table_mut)
                 && let Some((_, other)) = ALTERNATIVES
@@ -216,7 +229,15 @@ impl Config {
             }
             crate::reader::set(&mut table, key, value.clone())?;
         }
-        Config::from_table(table)
+        match Config::from_table(table.clone()) {
+            Err(ConfigError::Invalid { key, .. })
+                if key == "loss.kind" && !sets.iter().any(|(k, _)| k.starts_with("loss")) =>
+            {
+                table.remove("loss");
+                Config::from_table(table)
+            }
+            other => other,
+        }
     }
 
     /// The model built for the task's shape (validated when the config was read).

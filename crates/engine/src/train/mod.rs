@@ -180,6 +180,15 @@ impl Trainer {
     /// memory (before allocating anything large), then builds each member's data, encoding,
     /// initial parameters and probes from its own config.
     pub fn setup(configs: &[Config]) -> Result<Trainer, EngineError> {
+        Trainer::setup_from(configs, None)
+    }
+
+    /// [`Trainer::setup`], starting from given parameters (`init[member][param]`, spec order)
+    /// instead of each member's initialisation.
+    pub fn setup_from(
+        configs: &[Config],
+        init: Option<Vec<Vec<Vec<f64>>>>,
+    ) -> Result<Trainer, EngineError> {
         check_fits(configs)?;
         let first = &configs[0];
         let model = first.build_model();
@@ -226,10 +235,12 @@ impl Trainer {
             })
             .collect();
         // Each member initialises from its own model settings (an init scale may differ).
-        let inits = configs
-            .iter()
-            .map(|c| c.build_model().init(&mut rng(c.seed, Stream::Init)))
-            .collect();
+        let inits = init.unwrap_or_else(|| {
+            configs
+                .iter()
+                .map(|c| c.build_model().init(&mut rng(c.seed, Stream::Init)))
+                .collect()
+        });
         let specs = model.specs().to_vec();
         let params = Params::from_members(specs.clone(), inits, precision);
         let initial = (0..configs.len())
