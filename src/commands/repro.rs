@@ -1,4 +1,5 @@
-//! `groklab repro levi2023`: the figures of a paper, simulation beside theory. Each figure is one
+//! `groklab repro levi2023` and `groklab repro merrill2023`: the figures of a paper, simulation
+//! beside theory. Each figure is one
 //! long-format CSV (`panel,series,source,x,y,...`, source `sim` or `theory`) and one SVG per panel,
 //! written atomically into the output directory once every simulation has finished.
 //!
@@ -8,6 +9,7 @@
 
 mod figure;
 mod levi2023;
+mod merrill2023;
 mod sim;
 
 use super::CliError;
@@ -39,6 +41,12 @@ pub enum Repro {
     /// The full run (5 seeds, d_in = 1000 as the paper and the presets, dout = 700 and dh = 200
     /// included) takes about two hours on two cores (most of it dout = 700 and dout = 50); --quick takes about a minute.
     Levi2023(Levi2023Args),
+    /// The sparse-parity study of Merrill, Tsilivis, Shukla 2023, "A tale of two circuits"
+    /// (arXiv 2303.11873): every seed of a preset, then per seed accuracy and loss beside the
+    /// effective sparsity, the mean norms and the faithfulness of the generalising subnetwork, its
+    /// complement and a random control, the largest-norm neuron at memorisation and at the end,
+    /// every neuron's norm over time; sizes.csv and index.html.
+    Merrill2023(merrill2023::Args),
 }
 
 #[derive(clap::Args)]
@@ -66,6 +74,7 @@ pub struct Levi2023Args {
 pub fn run(r: Repro) -> Result<(), CliError> {
     match r {
         Repro::Levi2023(a) => run_levi2023(a),
+        Repro::Merrill2023(a) => merrill2023::run(a),
     }
 }
 

@@ -55,6 +55,18 @@ pub const PRESETS: &[(&str, &str)] = &[
         "merrill2023-parity",
         include_str!("../presets/merrill2023-parity.toml"),
     ),
+    (
+        "merrill2023-parity-wd0.001",
+        include_str!("../presets/merrill2023-parity-wd0.001.toml"),
+    ),
+    (
+        "merrill2023-parity-k4",
+        include_str!("../presets/merrill2023-parity-k4.toml"),
+    ),
+    (
+        "barak2022-online",
+        include_str!("../presets/barak2022-online.toml"),
+    ),
 ];
 
 /// The TOML text of a preset.

@@ -10,6 +10,7 @@ pub mod sweep;
 pub mod table;
 
 pub use plot::{
-    Axis, CategoryMap, Heatmap, Series, category_map, heatmap, line_plot, scatter_labelled,
+    Axis, CategoryMap, Heatmap, Series, category_map, heatmap, line_plot, line_plot_over,
+    scatter_labelled,
 };
 pub use table::Table;

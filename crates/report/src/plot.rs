@@ -55,7 +55,8 @@ impl Axis {
 }
 
 fn short(v: f64) -> String {
-    if v == 0.0 {
+    // a tick at zero comes out of the axis arithmetic as -9e-19 and the like
+    if v.abs() < 1e-12 {
         return "0".into();
     }
     let a = v.abs();
@@ -146,17 +147,29 @@ fn err(e: impl std::fmt::Display) -> String {
 /// Draws series on shared axes; series whose colour should match (simulation and its theory) can share
 /// a name prefix before " (": they get the same colour.
 pub fn line_plot(path: &Path, title: &str, x: &Axis, y: &Axis, series: &[Series]) -> PlotResult {
-    let mapped: Vec<Vec<(f64, f64)>> = series
-        .iter()
-        .map(|s| {
-            s.points
-                .iter()
-                .filter_map(|&(a, b)| Some((x.map(a)?, y.map(b)?)))
-                .collect()
-        })
-        .collect();
-    let (x0, x1) = bounds(mapped.iter().flatten().map(|p| p.0));
-    let (y0, y1) = bounds(mapped.iter().flatten().map(|p| p.1));
+    line_plot_over(path, title, x, y, &[], series)
+}
+
+/// [`line_plot`] over `background` curves drawn thin and grey without legend entries (every
+/// neuron's norm behind the highlighted ones, say).
+pub fn line_plot_over(
+    path: &Path,
+    title: &str,
+    x: &Axis,
+    y: &Axis,
+    background: &[Vec<(f64, f64)>],
+    series: &[Series],
+) -> PlotResult {
+    let map = |pts: &[(f64, f64)]| -> Vec<(f64, f64)> {
+        pts.iter()
+            .filter_map(|&(a, b)| Some((x.map(a)?, y.map(b)?)))
+            .collect()
+    };
+    let mapped: Vec<Vec<(f64, f64)>> = series.iter().map(|s| map(&s.points)).collect();
+    let behind: Vec<Vec<(f64, f64)>> = background.iter().map(|b| map(b)).collect();
+    let all = || mapped.iter().chain(&behind).flatten();
+    let (x0, x1) = bounds(all().map(|p| p.0));
+    let (y0, y1) = bounds(all().map(|p| p.1));
     let root = SVGBackend::new(path, (720, 450)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let mut chart = ChartBuilder::on(&root)
@@ -175,6 +188,14 @@ pub fn line_plot(path: &Path, title: &str, x: &Axis, y: &Axis, series: &[Series]
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(err)?;
+    for b in &behind {
+        chart
+            .draw_series(LineSeries::new(
+                b.iter().copied(),
+                RGBColor(190, 190, 190).stroke_width(1),
+            ))
+            .map_err(err)?;
+    }
     let mut colour_of: Vec<String> = Vec::new();
     for (s, pts) in series.iter().zip(&mapped) {
         let key = s.name.split(" (").next().unwrap_or(&s.name).to_string();
@@ -507,6 +528,7 @@ mod tests {
         assert_eq!(Axis::log("t").tick(0.0), "1");
         assert_eq!(Axis::lin("t").tick(0.25), "0.25");
         assert_eq!(Axis::lin("t").tick(1e-6), "1e-6");
+        assert_eq!(Axis::lin("t").tick(-9e-19), "0");
         assert_eq!(Axis::log("t").map(-1.0), None);
     }
 

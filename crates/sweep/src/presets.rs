@@ -60,6 +60,14 @@ pub const SWEEPS: &[(&str, &str)] = &[
         "levi2023-lambda-dout",
         include_str!("../presets/levi2023-lambda-dout.toml"),
     ),
+    (
+        "merrill2023-wd",
+        include_str!("../presets/merrill2023-wd.toml"),
+    ),
+    (
+        "merrill2023-phase",
+        include_str!("../presets/merrill2023-phase.toml"),
+    ),
 ];
 
 pub fn text(name: &str) -> Option<&'static str> {

@@ -9,6 +9,7 @@
 pub mod linear_theory;
 pub mod loss_accuracy;
 pub mod neuron_norms;
+pub mod progress;
 pub mod representation;
 pub mod subnetworks;
 pub mod weight_norms;
@@ -38,6 +39,7 @@ pub const PROBES: &[MakeProbe] = &[
     representation::make,
     linear_theory::make,
     subnetworks::make,
+    progress::make,
     neuron_norms::make,
 ];
 
