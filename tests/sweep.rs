@@ -150,8 +150,10 @@ fn sigkill_at_any_moment_then_resume_leaves_every_run_exactly_once() {
     write_sweep(tmp.path(), "s.toml", 2500);
     let sw = tmp.path().join("sw");
     let finished = || -> Vec<(String, Vec<u8>)> {
+        // a run being written lives in a hidden staging directory until its one rename
         run_dirs(&sw)
             .into_iter()
+            .filter(|id| !id.starts_with('.'))
             .filter(|id| sw.join("runs").join(id).join("summary.json").is_file())
             .map(|id| {
                 let bytes = std::fs::read(sw.join("runs").join(&id).join("metrics.csv")).unwrap();
