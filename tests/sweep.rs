@@ -284,3 +284,59 @@ fn sweep_presets_show_and_read_back() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("did you mean"), "{}", stderr(&o));
 }
+
+#[test]
+fn probe_summary_fields_become_sweep_columns_and_plots() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("p.toml"),
+        r#"
+name = "parity"
+base = "merrill2023-parity"
+seeds = [0]
+[set]
+"train.epochs" = 30
+"task.n_train" = 200
+"model.d_hidden" = [64]
+[[axes]]
+key = "optim.all.weight_decay"
+values = [0.0, 0.01]
+"#,
+    )
+    .unwrap();
+    let o = groklab(&["sweep", "p.toml", "--out", "sw", "-q"], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let sw = tmp.path().join("sw");
+    let text = std::fs::read_to_string(sw.join("sweep.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 2);
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("{name} in {header:?}"))
+    };
+    for (k, row) in rows.iter().enumerate() {
+        // each row's probe cells are the run's own summary fields
+        let summary: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(sw.join("runs").join(row[0]).join("summary.json")).unwrap(),
+        )
+        .unwrap();
+        for f in [
+            "final_subnetwork_size",
+            "memorization_epoch",
+            "sparsity_drop_factor",
+        ] {
+            let cell = row[col(f)];
+            match summary[f].as_f64() {
+                Some(v) => assert_eq!(cell.parse::<f64>().unwrap(), v, "row {k} {f}"),
+                None => assert_eq!(cell, "", "row {k} {f}"),
+            }
+        }
+        let size: f64 = row[col("final_subnetwork_size")].parse().unwrap();
+        assert!((1.0..=64.0).contains(&size), "{size}");
+    }
+    assert!(sw.join("final_subnetwork_size.svg").is_file());
+}

@@ -44,6 +44,24 @@ pub struct Summary {
     pub probes: std::collections::BTreeMap<String, Option<f64>>,
 }
 
+/// The keys `summary.json` holds besides the probes' fields, so readers (`sweep.csv`) can tell
+/// the two apart.
+pub const SUMMARY_KEYS: &[&str] = &[
+    "name",
+    "seed",
+    "steps_to_train_acc",
+    "steps_to_val_acc",
+    "grokking_gap",
+    "phase",
+    "final",
+    "steps",
+    "diverged_at",
+    "acc_threshold",
+    "budget",
+    "wall_seconds",
+    "steps_per_second",
+];
+
 /// First step (column `step`) where `col` reaches `level`.
 pub fn first_reaching(metrics: &Metrics, col: &str, level: f64) -> Option<usize> {
     let steps = metrics.column("step")?;
@@ -522,6 +540,39 @@ pub fn execute_from(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summary_keys_are_exactly_the_fields_besides_the_probes() {
+        let mut s = Summary {
+            name: "x".into(),
+            seed: 0,
+            steps_to_train_acc: None,
+            steps_to_val_acc: None,
+            grokking_gap: None,
+            phase: Phase::Confusion,
+            final_metrics: Default::default(),
+            steps: 0,
+            diverged_at: None,
+            acc_threshold: 0.9,
+            budget: 0,
+            wall_seconds: 0.0,
+            steps_per_second: 0.0,
+            probes: Default::default(),
+        };
+        let keys = |s: &Summary| -> Vec<String> {
+            let j = serde_json::to_value(s).unwrap();
+            let mut k: Vec<String> = j.as_object().unwrap().keys().cloned().collect();
+            k.sort();
+            k
+        };
+        let mut expected: Vec<String> = SUMMARY_KEYS.iter().map(|k| k.to_string()).collect();
+        expected.sort();
+        assert_eq!(keys(&s), expected);
+        s.probes.insert("final_subnetwork_size".into(), Some(6.0));
+        expected.push("final_subnetwork_size".into());
+        expected.sort();
+        assert_eq!(keys(&s), expected);
+    }
 
     #[test]
     fn default_names_say_what_differs_and_fresh_dirs_count_up() {

@@ -249,7 +249,15 @@ fn two_axes(
     for (col, label, log_z) in [
         ("steps_to_val_acc", "steps to validation accuracy", true),
         ("grokking_gap", "grokking gap (steps)", false),
+        (
+            "final_subnetwork_size",
+            "final subnetwork size (neurons)",
+            true,
+        ),
     ] {
+        if table.column(col).is_none() {
+            continue;
+        }
         let mut group = vec![(col.to_string(), label.to_string())];
         for (th, on) in overlays {
             if on.iter().any(|f| f == col) {
@@ -315,6 +323,11 @@ const FIELDS: &[(&str, bool)] = &[
     ("steps_to_val_acc", true),
     ("grokking_gap", true),
     ("final_val_loss", true),
+    // the subnetwork probe's summary fields (sparse parity)
+    ("final_subnetwork_size", true),
+    ("memorization_epoch", false),
+    ("test_jump_epoch", false),
+    ("sparsity_drop_factor", true),
 ];
 
 fn one_axis(

@@ -17,7 +17,7 @@ use crate::definition::{RunSpec, Sweep, show};
 use crate::error::SweepError;
 use groklab_engine::files::{csv_bytes, write_atomic};
 use groklab_engine::params::ParamSpec;
-use groklab_engine::run::{Summary, summarise, write_config, write_member};
+use groklab_engine::run::{SUMMARY_KEYS, Summary, summarise, write_config, write_member};
 use groklab_engine::train::MemberResult;
 use serde_json::{Value as Json, json};
 use std::path::{Path, PathBuf};
@@ -218,6 +218,15 @@ impl SweepDir {
             .collect();
         finals.sort();
         finals.dedup();
+        // what the probes add to a summary (subnetwork size, memorisation epoch, ...)
+        let mut probes: Vec<String> = rows
+            .iter()
+            .filter_map(|(_, j)| j.as_object())
+            .flat_map(|o| o.keys().cloned())
+            .filter(|k| !SUMMARY_KEYS.contains(&k.as_str()))
+            .collect();
+        probes.sort();
+        probes.dedup();
         const FIELDS: [&str; 6] = [
             "steps_to_train_acc",
             "steps_to_val_acc",
@@ -232,6 +241,7 @@ impl SweepDir {
         header.extend(FIELDS.map(String::from));
         header.extend(finals.iter().map(|k| format!("final_{k}")));
         header.push("steps_per_second".into());
+        header.extend(probes.iter().cloned());
         header.extend(theory.names.iter().cloned());
         let cell = |v: &Json| match v {
             Json::Null => String::new(),
@@ -248,6 +258,7 @@ impl SweepDir {
             rec.extend(FIELDS.iter().map(|f| cell(&j[f])));
             rec.extend(finals.iter().map(|k| cell(&j["final"][k])));
             rec.push(cell(&j["steps_per_second"]));
+            rec.extend(probes.iter().map(|k| cell(&j[k])));
             rec.extend(
                 theory.values[run.index]
                     .iter()
