@@ -260,7 +260,7 @@ impl Config {
             return Err(ConfigError::Missing {
                 key: "optim".into(),
                 allowed: format!(
-                    "at least one group such as [optim.all] with params covering {}",
+                    "at least one group such as [optim.all] with params = [\"*\"] (every parameter) or prefixes covering {}",
                     names.join(", ")
                 ),
             });
@@ -332,9 +332,12 @@ impl Config {
     }
 }
 
-/// True when `prefix` equals `path` or is a whole-segment prefix of it (`decoder` of `decoder.0.W`).
+/// True when `prefix` equals `path` or is a whole-segment prefix of it (`decoder` of `decoder.0.W`);
+/// `*` covers every parameter.
 pub fn path_has_prefix(path: &str, prefix: &str) -> bool {
-    path == prefix || (path.starts_with(prefix) && path[prefix.len()..].starts_with('.'))
+    prefix == "*"
+        || path == prefix
+        || (path.starts_with(prefix) && path[prefix.len()..].starts_with('.'))
 }
 
 fn read_loss(r: Reader, model: &dyn Model) -> Result<LossConfig, ConfigError> {

@@ -55,9 +55,14 @@ impl Hooks {
         self
     }
 
+    /// Whether every point returns its input untouched (callers skip reshaping for it).
+    pub fn idle(&self) -> bool {
+        self.capture == Capture::Nothing && self.masks.is_empty()
+    }
+
     /// The hook point `name`: records and masks as asked, and returns the (masked) activation.
     pub fn point(&mut self, name: &str, t: Tensor<3>) -> Tensor<3> {
-        if self.capture == Capture::Nothing && self.masks.is_empty() {
+        if self.idle() {
             return t;
         }
         let mut t = t;

@@ -16,6 +16,7 @@
 pub mod hooks;
 pub mod mlp;
 pub mod toy;
+pub mod transformer;
 
 pub use hooks::Hooks;
 
@@ -36,6 +37,10 @@ pub const MODELS: &[Entry<dyn ModelSpec>] = &[
     Entry {
         kind: "mlp",
         read: mlp::read,
+    },
+    Entry {
+        kind: "transformer",
+        read: transformer::read,
     },
 ];
 

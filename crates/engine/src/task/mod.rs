@@ -3,6 +3,9 @@
 //! for real-valued labels, how a prediction counts as correct. It never reads a model's config.
 
 pub mod addition;
+pub mod binary_op;
+pub mod modular;
+pub mod permutation;
 pub mod sparse_parity;
 pub mod teacher_student;
 
@@ -24,6 +27,14 @@ pub const TASKS: &[Entry<dyn Task>] = &[
     Entry {
         kind: "sparse-parity",
         read: sparse_parity::read,
+    },
+    Entry {
+        kind: "modular",
+        read: modular::read,
+    },
+    Entry {
+        kind: "permutation",
+        read: permutation::read,
     },
 ];
 

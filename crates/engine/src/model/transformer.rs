@@ -1,0 +1,480 @@
+//! A transformer on token sequences: the decoder-only model of Power et al. and Nanda et al. (causal
+//! mask, learned positions, the answer read at the last position) and, with `causal = false`,
+//! `pos = "none"` and `readout = "concat"`, Liu et al.'s encoder on two tokens whose outputs are
+//! concatenated into a linear classifier.
+//!
+//! Keys: `n_layers`, `d_model`, `n_heads`, `d_head` (default d_model / n_heads), `d_mlp` (0: attention
+//! only), `act_fn` (`relu` or `gelu`), `norm` (`pre`: LayerNorm before each sublayer and before the
+//! unembedding; `post`: after each residual sum; `none`), `pos` (`learned` or `none`), `causal`,
+//! `tied` (the unembedding is the first d_vocab_out rows of W_E, transposed), `readout` (`last` or
+//! `concat`), `init_scale` (multiplies every initial weight matrix: Omnigrok's large initialisation).
+//!
+//! Parameters carry TransformerLens's names and shapes: `embed.W_E` [d_vocab, d_model],
+//! `pos_embed.W_pos` [n_ctx, d_model], `blocks.{l}.attn.W_Q`/`W_K`/`W_V` [n_heads, d_model, d_head],
+//! `b_Q`/`b_K`/`b_V` [n_heads, d_head], `W_O` [n_heads, d_head, d_model], `b_O` [d_model],
+//! `blocks.{l}.ln1.w`/`.b`, `ln2`, `ln_final` [d_model], `blocks.{l}.mlp.W_in` [d_model, d_mlp],
+//! `b_in`, `W_out` [d_mlp, d_model], `b_out`, `unembed.W_U` [d_model, d_vocab_out], `unembed.b_U`.
+//! Initialisation as Nanda et al.'s code: every matrix N(0, 1 / fan_in) (W_E and W_pos 1 / d_model,
+//! W_U 1 / d_vocab), biases 0, LayerNorm weights 1.
+//!
+//! Hook points, flattened per sample to [M, B, width]: `hook_embed`, `hook_pos_embed`,
+//! `blocks.{l}.hook_resid_pre`, `blocks.{l}.attn.hook_pattern` ([n_heads, pos, pos] per sample),
+//! `blocks.{l}.hook_attn_out`, `blocks.{l}.hook_resid_mid`, `blocks.{l}.mlp.hook_pre`,
+//! `blocks.{l}.mlp.hook_post`, `blocks.{l}.hook_mlp_out`, `blocks.{l}.hook_resid_post`.
+
+use super::{Hooks, Inputs, Model, ModelSpec, does_not_fit};
+use crate::head::Head;
+use crate::params::{ParamSpec, ParamTensors};
+use crate::reader::{ConfigError, Reader};
+use crate::shape::{Input, IoShape, Output};
+use burn::prelude::*;
+use burn::tensor::activation;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Norm {
+    Pre,
+    Post,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Readout {
+    /// The residual stream at the last position.
+    Last,
+    /// The residual streams of every position, concatenated.
+    Concat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Act {
+    Relu,
+    /// The exact (erf) GELU, PyTorch's default.
+    Gelu,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TransformerConfig {
+    pub n_layers: usize,
+    pub d_model: usize,
+    pub n_heads: usize,
+    pub d_head: usize,
+    pub d_mlp: usize,
+    pub act_fn: Act,
+    pub norm: Norm,
+    /// Learned positional embeddings.
+    pub pos: bool,
+    pub causal: bool,
+    pub tied: bool,
+    pub readout: Readout,
+    pub init_scale: f64,
+}
+
+pub fn read(r: &mut Reader) -> Result<Arc<dyn ModelSpec>, ConfigError> {
+    let n_layers = r.usize_or("n_layers", 1, 1, 64)?;
+    let d_model = r.usize_or("d_model", 128, 1, 8192)?;
+    let n_heads = r.usize_or("n_heads", 4, 1, 256)?;
+    let d_head = r.usize_or("d_head", (d_model / n_heads).max(1), 1, 8192)?;
+    let d_mlp = r.usize_or("d_mlp", 4 * d_model, 0, 65536)?;
+    let act_fn = match r.choice_or("act_fn", "relu", &["relu", "gelu"])?.as_str() {
+        "gelu" => Act::Gelu,
+        _ => Act::Relu,
+    };
+    let norm = match r
+        .choice_or("norm", "pre", &["pre", "post", "none"])?
+        .as_str()
+    {
+        "post" => Norm::Post,
+        "none" => Norm::None,
+        _ => Norm::Pre,
+    };
+    let pos = r.choice_or("pos", "learned", &["learned", "none"])? == "learned";
+    let causal = r.bool_or("causal", true)?;
+    let tied = r.bool_or("tied", false)?;
+    let readout = match r
+        .choice_or("readout", "last", &["last", "concat"])?
+        .as_str()
+    {
+        "concat" => Readout::Concat,
+        _ => Readout::Last,
+    };
+    if tied && readout == Readout::Concat {
+        return Err(r.invalid(
+            "tied",
+            &toml::Value::Boolean(true),
+            "false with readout = \"concat\" (a tied unembedding reads one d_model vector)",
+        ));
+    }
+    let init_scale = r.f64_or("init_scale", 1.0, |x| x >= 0.0, "a finite number >= 0")?;
+    Ok(Arc::new(TransformerConfig {
+        n_layers,
+        d_model,
+        n_heads,
+        d_head,
+        d_mlp,
+        act_fn,
+        norm,
+        pos,
+        causal,
+        tied,
+        readout,
+        init_scale,
+    }))
+}
+
+impl crate::choice::Kind for TransformerConfig {
+    fn kind(&self) -> &'static str {
+        "transformer"
+    }
+}
+
+impl ModelSpec for TransformerConfig {
+    fn fits(&self, shape: &IoShape) -> bool {
+        matches!(
+            (shape.input, shape.output),
+            (Input::Tokens { vocab, .. }, Output::Classes(c)) if !self.tied || c <= vocab
+        )
+    }
+
+    fn init_keys(&self) -> &'static [&'static str] {
+        &["init_scale"]
+    }
+
+    fn build(&self, shape: &IoShape) -> Result<Box<dyn Model>, ConfigError> {
+        let (Input::Tokens { vocab, positions }, Output::Classes(classes)) =
+            (shape.input, shape.output)
+        else {
+            return Err(does_not_fit("transformer", shape));
+        };
+        if self.tied && classes > vocab {
+            return Err(ConfigError::Invalid {
+                key: "model.tied".into(),
+                value: "true".into(),
+                allowed: format!(
+                    "false for a task with more answers ({classes}) than tokens ({vocab})"
+                ),
+            });
+        }
+        let c = self.clone();
+        let (d, h, dh) = (c.d_model, c.n_heads, c.d_head);
+        let mut specs = vec![ParamSpec::new("embed.W_E", &[vocab, d])];
+        if c.pos {
+            specs.push(ParamSpec::new("pos_embed.W_pos", &[positions, d]));
+        }
+        let ln = |specs: &mut Vec<ParamSpec>, name: &str| {
+            if c.norm != Norm::None {
+                specs.push(ParamSpec::new(&format!("{name}.w"), &[d]));
+                specs.push(ParamSpec::new(&format!("{name}.b"), &[d]));
+            }
+        };
+        for l in 0..c.n_layers {
+            let a = format!("blocks.{l}.attn");
+            ln(&mut specs, &format!("blocks.{l}.ln1"));
+            for w in ["W_Q", "W_K", "W_V"] {
+                specs.push(ParamSpec::new(&format!("{a}.{w}"), &[h, d, dh]));
+            }
+            specs.push(ParamSpec::new(&format!("{a}.W_O"), &[h, dh, d]));
+            for b in ["b_Q", "b_K", "b_V"] {
+                specs.push(ParamSpec::new(&format!("{a}.{b}"), &[h, dh]));
+            }
+            specs.push(ParamSpec::new(&format!("{a}.b_O"), &[d]));
+            if c.d_mlp > 0 {
+                ln(&mut specs, &format!("blocks.{l}.ln2"));
+                let m = format!("blocks.{l}.mlp");
+                specs.push(ParamSpec::new(&format!("{m}.W_in"), &[d, c.d_mlp]));
+                specs.push(ParamSpec::new(&format!("{m}.b_in"), &[c.d_mlp]));
+                specs.push(ParamSpec::new(&format!("{m}.W_out"), &[c.d_mlp, d]));
+                specs.push(ParamSpec::new(&format!("{m}.b_out"), &[d]));
+            }
+        }
+        if c.norm == Norm::Pre {
+            ln(&mut specs, "ln_final");
+        }
+        let d_read = match c.readout {
+            Readout::Last => d,
+            Readout::Concat => positions * d,
+        };
+        if !c.tied {
+            specs.push(ParamSpec::new("unembed.W_U", &[d_read, classes]));
+        }
+        specs.push(ParamSpec::new("unembed.b_U", &[classes]));
+        Ok(Box::new(Transformer {
+            cfg: c,
+            vocab,
+            positions,
+            classes,
+            specs,
+        }))
+    }
+}
+
+pub struct Transformer {
+    cfg: TransformerConfig,
+    vocab: usize,
+    positions: usize,
+    classes: usize,
+    specs: Vec<ParamSpec>,
+}
+
+/// A hook point over a [M, B, pos, width] activation: flattened per sample for [`Hooks`], and left
+/// alone when nothing is recorded or masked.
+fn point(hooks: &mut Hooks, name: &str, t: Tensor<4>) -> Tensor<4> {
+    if hooks.idle() {
+        return t;
+    }
+    let dims = t.dims();
+    let flat = t.reshape([dims[0], dims[1], dims[2] * dims[3]]);
+    hooks.point(name, flat).reshape(dims)
+}
+
+impl Transformer {
+    /// LayerNorm over the last axis (eps 1e-5, biased variance, as PyTorch), when the model has one.
+    fn ln(&self, p: &ParamTensors<'_>, name: &str, x: Tensor<4>) -> Tensor<4> {
+        if self.cfg.norm == Norm::None {
+            return x;
+        }
+        let [m, _, _, d] = x.dims();
+        let (var, mean) = x.clone().var_mean_bias(3);
+        let xn = (x - mean) / (var + 1e-5).sqrt();
+        let w = p.get(&format!("{name}.w")).clone().reshape([m, 1, 1, d]);
+        let b = p.get(&format!("{name}.b")).clone().reshape([m, 1, 1, d]);
+        xn * w + b
+    }
+
+    /// Multi-head attention of layer `l` on x [M, B, P, d].
+    fn attention(
+        &self,
+        p: &ParamTensors<'_>,
+        l: usize,
+        x: Tensor<4>,
+        hooks: &mut Hooks,
+    ) -> Tensor<4> {
+        let [m, b, pn, d] = x.dims();
+        let (h, dh) = (self.cfg.n_heads, self.cfg.d_head);
+        let a = format!("blocks.{l}.attn");
+        let x2 = x.reshape([m, b * pn, d]);
+        // [n_heads, d_model, d_head] as one [d_model, n_heads * d_head] product, heads major
+        let project = |w: &str, bias: &str| {
+            let w = p
+                .get(&format!("{a}.{w}"))
+                .clone()
+                .reshape([m, h, d, dh])
+                .swap_dims(1, 2)
+                .reshape([m, d, h * dh]);
+            let bias = p
+                .get(&format!("{a}.{bias}"))
+                .clone()
+                .reshape([m, 1, h * dh]);
+            (x2.clone().matmul(w) + bias)
+                .reshape([m * b, pn, h, dh])
+                .swap_dims(1, 2) // [M B, H, P, dh]
+        };
+        let q = project("W_Q", "b_Q");
+        let k = project("W_K", "b_K");
+        let v = project("W_V", "b_V");
+        // Sequences are a few tokens long: a batched product of [P, d_head] matrices would be one
+        // tiny gemm call per sample and head (most of the step's time, measured), so the scores
+        // and the mixing are broadcast products summed over one axis instead.
+        let scores: Tensor<4> = (q.unsqueeze_dim::<5>(3) * k.unsqueeze_dim::<5>(2))
+            .sum_dim(4)
+            .squeeze_dim::<4>(4)
+            / (dh as f64).sqrt(); // [M B, H, P(query), P(key)]
+        let scores = if self.cfg.causal && pn > 1 {
+            // a large negative number rather than -inf, as TransformerLens: a fully masked row
+            // cannot occur (the diagonal is kept), and no inf enters the backward pass
+            let mask: Vec<f64> = (0..pn * pn)
+                .map(|k| if k % pn > k / pn { -1e5 } else { 0.0 })
+                .collect();
+            let mask = Tensor::<4>::from_data(
+                TensorData::new(mask, [1, 1, pn, pn]),
+                (&scores.device(), scores.dtype()),
+            );
+            scores + mask
+        } else {
+            scores
+        };
+        let pattern = activation::softmax(scores, 3);
+        let pattern = if hooks.idle() {
+            pattern
+        } else {
+            let flat = pattern.reshape([m, b, h * pn * pn]);
+            hooks
+                .point(&format!("{a}.hook_pattern"), flat)
+                .reshape([m * b, h, pn, pn])
+        };
+        // z[i] = sum_j pattern[i, j] v[j]
+        let z: Tensor<4> = (pattern.unsqueeze_dim::<5>(4) * v.unsqueeze_dim::<5>(2))
+            .sum_dim(3)
+            .squeeze_dim::<4>(3); // [M B, H, P, dh]
+        let z = z
+            .swap_dims(1, 2) // [M B, P, H, dh]
+            .reshape([m, b * pn, h * dh]);
+        let w_o = p.get(&format!("{a}.W_O")).clone().reshape([m, h * dh, d]);
+        let b_o = p.get(&format!("{a}.b_O")).clone().reshape([m, 1, d]);
+        (z.matmul(w_o) + b_o).reshape([m, b, pn, d])
+    }
+
+    fn mlp(&self, p: &ParamTensors<'_>, l: usize, x: Tensor<4>, hooks: &mut Hooks) -> Tensor<4> {
+        let [m, b, pn, d] = x.dims();
+        let n = format!("blocks.{l}.mlp");
+        let dm = self.cfg.d_mlp;
+        let w_in = p.get(&format!("{n}.W_in")).clone();
+        let b_in = p.get(&format!("{n}.b_in")).clone();
+        let pre = (x.reshape([m, b * pn, d]).matmul(w_in) + b_in).reshape([m, b, pn, dm]);
+        let pre = point(hooks, &format!("{n}.hook_pre"), pre);
+        let post = match self.cfg.act_fn {
+            Act::Relu => activation::relu(pre),
+            Act::Gelu => activation::gelu(pre),
+        };
+        let post = point(hooks, &format!("{n}.hook_post"), post);
+        let w_out = p.get(&format!("{n}.W_out")).clone();
+        let b_out = p.get(&format!("{n}.b_out")).clone();
+        (post.reshape([m, b * pn, dm]).matmul(w_out) + b_out).reshape([m, b, pn, d])
+    }
+}
+
+impl Model for Transformer {
+    fn specs(&self) -> &[ParamSpec] {
+        &self.specs
+    }
+
+    fn init(&self, rng: &mut ChaCha8Rng) -> Vec<Vec<f64>> {
+        let s = self.cfg.init_scale;
+        let (d, dh) = (self.cfg.d_model as f64, self.cfg.d_head as f64);
+        self.specs
+            .iter()
+            .map(|spec| {
+                let n = spec.numel();
+                let last = spec.name.rsplit('.').next().unwrap_or("");
+                let fan_in = match last {
+                    "W_E" | "W_pos" | "W_Q" | "W_K" | "W_V" | "W_in" => d,
+                    "W_O" => dh * self.cfg.n_heads as f64,
+                    "W_out" => self.cfg.d_mlp as f64,
+                    "W_U" => self.vocab as f64,
+                    // LayerNorm weights start at 1, every bias at 0
+                    "w" => return vec![1.0; n],
+                    _ => return vec![0.0; n],
+                };
+                let sd = s / fan_in.sqrt();
+                (0..n).map(|_| sd * crate::init::normal(rng)).collect()
+            })
+            .collect()
+    }
+
+    /// Shapes: tokens [M, B] per position; output [M, B, d_vocab_out].
+    fn forward(&self, p: &ParamTensors<'_>, inputs: &Inputs, hooks: &mut Hooks) -> Tensor<3> {
+        let Inputs::Tokens(tokens) = inputs else {
+            unreachable!("the transformer was built for token inputs")
+        };
+        let w_e = p.get("embed.W_E");
+        let [m, _, d] = w_e.dims();
+        let pn = tokens.len();
+        let [_, b] = tokens[0].dims();
+        let embedded: Vec<Tensor<3>> = tokens
+            .iter()
+            .map(|ids| {
+                let idx = ids.clone().reshape([m, b, 1]).expand([m, b, d]);
+                w_e.clone().gather(1, idx) // [M, B, d]
+            })
+            .collect();
+        let mut resid: Tensor<4> = Tensor::stack(embedded, 2); // [M, B, P, d]
+        resid = point(hooks, "hook_embed", resid);
+        if self.cfg.pos {
+            let w_pos = p.get("pos_embed.W_pos").clone().reshape([m, 1, pn, d]);
+            resid = if hooks.idle() {
+                resid + w_pos
+            } else {
+                resid + point(hooks, "hook_pos_embed", w_pos.expand([m, b, pn, d]))
+            };
+        }
+        for l in 0..self.cfg.n_layers {
+            resid = point(hooks, &format!("blocks.{l}.hook_resid_pre"), resid);
+            let attn_in = match self.cfg.norm {
+                Norm::Pre => self.ln(p, &format!("blocks.{l}.ln1"), resid.clone()),
+                _ => resid.clone(),
+            };
+            let attn = self.attention(p, l, attn_in, hooks);
+            let attn = point(hooks, &format!("blocks.{l}.hook_attn_out"), attn);
+            resid = resid + attn;
+            if self.cfg.norm == Norm::Post {
+                resid = self.ln(p, &format!("blocks.{l}.ln1"), resid);
+            }
+            if self.cfg.d_mlp > 0 {
+                resid = point(hooks, &format!("blocks.{l}.hook_resid_mid"), resid);
+                let mlp_in = match self.cfg.norm {
+                    Norm::Pre => self.ln(p, &format!("blocks.{l}.ln2"), resid.clone()),
+                    _ => resid.clone(),
+                };
+                let out = self.mlp(p, l, mlp_in, hooks);
+                let out = point(hooks, &format!("blocks.{l}.hook_mlp_out"), out);
+                resid = resid + out;
+                if self.cfg.norm == Norm::Post {
+                    resid = self.ln(p, &format!("blocks.{l}.ln2"), resid);
+                }
+            }
+            resid = point(hooks, &format!("blocks.{l}.hook_resid_post"), resid);
+        }
+        if self.cfg.norm == Norm::Pre {
+            resid = self.ln(p, "ln_final", resid);
+        }
+        let read = match self.cfg.readout {
+            Readout::Last => resid.narrow(2, pn - 1, 1).reshape([m, b, d]),
+            Readout::Concat => resid.reshape([m, b, pn * d]),
+        };
+        let w_u = if self.cfg.tied {
+            w_e.clone().narrow(1, 0, self.classes).swap_dims(1, 2)
+        } else {
+            p.get("unembed.W_U").clone()
+        };
+        read.matmul(w_u) + p.get("unembed.b_U").clone()
+    }
+
+    fn d_out(&self) -> usize {
+        self.classes
+    }
+
+    fn head(&self) -> Head {
+        Head::Logits
+    }
+
+    fn hook_points(&self) -> Vec<(String, usize)> {
+        let (pn, d) = (self.positions, self.cfg.d_model);
+        let mut v = vec![("hook_embed".to_string(), pn * d)];
+        if self.cfg.pos {
+            v.push(("hook_pos_embed".into(), pn * d));
+        }
+        for l in 0..self.cfg.n_layers {
+            v.push((format!("blocks.{l}.hook_resid_pre"), pn * d));
+            v.push((
+                format!("blocks.{l}.attn.hook_pattern"),
+                self.cfg.n_heads * pn * pn,
+            ));
+            v.push((format!("blocks.{l}.hook_attn_out"), pn * d));
+            if self.cfg.d_mlp > 0 {
+                v.push((format!("blocks.{l}.hook_resid_mid"), pn * d));
+                v.push((format!("blocks.{l}.mlp.hook_pre"), pn * self.cfg.d_mlp));
+                v.push((format!("blocks.{l}.mlp.hook_post"), pn * self.cfg.d_mlp));
+                v.push((format!("blocks.{l}.hook_mlp_out"), pn * d));
+            }
+            v.push((format!("blocks.{l}.hook_resid_post"), pn * d));
+        }
+        v
+    }
+
+    fn activation_floats(&self) -> f64 {
+        let c = &self.cfg;
+        let pn = self.positions as f64;
+        let per_layer = pn
+            * (10.0 * c.d_model as f64
+                + 6.0 * (c.n_heads * c.d_head) as f64
+                + 3.0 * c.n_heads as f64 * pn
+                + 4.0 * c.d_mlp as f64);
+        // values and their gradients
+        2.0 * (c.n_layers as f64 * per_layer + pn * c.d_model as f64 + self.classes as f64)
+    }
+}

@@ -1,0 +1,221 @@
+//! The transformer: TransformerLens names and shapes, the causal mask, gradients against finite
+//! differences in f64, ensemble members equal to solo runs.
+
+use burn::prelude::*;
+use groklab_engine::Config;
+use groklab_engine::batch;
+use groklab_engine::model::{Hooks, Model};
+use groklab_engine::params::{Params, Precision};
+use groklab_engine::seed::{Stream, rng};
+use groklab_engine::task::{Dataset, Features};
+
+fn config(model: &str, task: &str) -> Config {
+    let text = format!(
+        "seed = 3\n[task]\nkind = \"modular\"\np = 7\ntrain = 0.5\n{task}\n\
+         [model]\nkind = \"transformer\"\n{model}\n\
+         [optim.all]\nparams = [\"*\"]\n\
+         [train]\nsteps = 5\ndtype = \"f64\"\n"
+    );
+    Config::from_toml(&text, "test").unwrap()
+}
+
+fn tiny(extra: &str) -> Config {
+    config(
+        &format!(
+            "{}d_model = 8\nn_heads = 2\nd_mlp = 12\n{extra}",
+            if extra.contains("n_layers") {
+                ""
+            } else {
+                "n_layers = 2\n"
+            }
+        ),
+        "format = \"a op b =\"",
+    )
+}
+
+fn params_of(model: &dyn Model, seed: u64) -> Params {
+    Params::from_members(
+        model.specs().to_vec(),
+        vec![model.init(&mut rng(seed, Stream::Init))],
+        Precision::F64,
+    )
+}
+
+/// Outputs [B, d_out] of the training split and the recorded hooks.
+fn run(c: &Config, values: &Params, data: &Dataset, hooks: &mut Hooks) -> Vec<f64> {
+    let model = c.build_model();
+    let device = Device::flex();
+    let rows = vec![(0..data.train.len()).collect::<Vec<usize>>()];
+    let inputs = batch::inputs(&[&data.train], &rows, &device, Precision::F64);
+    let out = model.forward(&values.tensors(&device), &inputs, hooks);
+    out.into_data().iter::<f64>().collect()
+}
+
+#[test]
+fn parameters_carry_transformer_lens_names_and_shapes() {
+    let c = tiny("");
+    let model = c.build_model();
+    let shapes: Vec<(String, Vec<usize>)> = model
+        .specs()
+        .iter()
+        .map(|s| (s.name.clone(), s.shape.clone()))
+        .collect();
+    let has = |n: &str, s: &[usize]| {
+        assert!(
+            shapes.iter().any(|(a, b)| a == n && b == s),
+            "{n} {s:?} missing from {shapes:?}"
+        )
+    };
+    has("embed.W_E", &[9, 8]);
+    has("pos_embed.W_pos", &[4, 8]);
+    has("blocks.1.attn.W_Q", &[2, 8, 4]);
+    has("blocks.1.attn.W_O", &[2, 4, 8]);
+    has("blocks.0.attn.b_K", &[2, 4]);
+    has("blocks.0.ln1.w", &[8]);
+    has("blocks.0.mlp.W_in", &[8, 12]);
+    has("blocks.0.mlp.W_out", &[12, 8]);
+    has("ln_final.b", &[8]);
+    has("unembed.W_U", &[8, 7]);
+    has("unembed.b_U", &[7]);
+    // 2 layers x (ln1 2 + attn 8 + ln2 2 + mlp 4) + embed, pos, ln_final 2, unembed 2
+    assert_eq!(shapes.len(), 2 * 16 + 6);
+    let none = tiny("norm = \"none\"\npos = \"none\"\ntied = true");
+    let names: Vec<String> = none
+        .build_model()
+        .specs()
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains("ln") || n.contains("pos") || n == "unembed.W_U")
+    );
+    let data = c.dataset();
+    let out = run(&c, &params_of(&*model, 0), &data, &mut Hooks::none());
+    assert_eq!(out.len(), data.train.len() * 7);
+    assert!(out.iter().all(|x| x.is_finite()));
+}
+
+#[test]
+fn a_causal_mask_makes_earlier_positions_independent_of_later_tokens() {
+    for causal in [true, false] {
+        let c = tiny(&format!("causal = {causal}"));
+        let model = c.build_model();
+        let p = params_of(&*model, 1);
+        let mut data = c.dataset();
+        let hook = "blocks.1.hook_resid_post";
+        let mut h1 = Hooks::capture(&[hook]);
+        run(&c, &p, &data, &mut h1);
+        // change the third token (b) of every sample
+        if let Features::Tokens(t) = &mut data.train.x {
+            for b in &mut t[2] {
+                *b = (*b + 1) % 7;
+            }
+        }
+        let mut h2 = Hooks::capture(&[hook]);
+        run(&c, &p, &data, &mut h2);
+        let (a, b) = (h1.host(hook).unwrap(), h2.host(hook).unwrap());
+        let d = 8;
+        let per = 4 * d;
+        let diff_at = |pos: usize| {
+            (0..data.train.len())
+                .flat_map(|k| (0..d).map(move |e| k * per + pos * d + e))
+                .map(|i| (a[i] - b[i]).abs())
+                .fold(0.0, f64::max)
+        };
+        // positions 0 and 1 come before the changed token
+        assert_eq!(
+            diff_at(1) == 0.0 && diff_at(0) == 0.0,
+            causal,
+            "causal = {causal}"
+        );
+        assert!(diff_at(2) > 1e-6 && diff_at(3) > 1e-6);
+    }
+}
+
+/// Autodiff gradients of a tiny transformer (f64) against central finite differences of the loss,
+/// for several entries of every parameter, in each architecture variant.
+#[test]
+fn gradients_match_finite_differences() {
+    for extra in [
+        "",
+        "norm = \"post\"\nact_fn = \"gelu\"",
+        "norm = \"none\"\ntied = true\ncausal = false",
+        "pos = \"none\"\ncausal = false\nreadout = \"concat\"\nn_layers = 1",
+    ] {
+        let c = tiny(extra);
+        let model = c.build_model();
+        let data = c.dataset();
+        let p = params_of(&*model, 2);
+        let ad = Device::flex().autodiff();
+        let rows = vec![(0..data.train.len()).collect::<Vec<usize>>()];
+        let loss_of = |values: &Params| -> f64 {
+            let device = Device::flex();
+            let b = batch::batch(
+                &[&data.train],
+                &[&groklab_engine::head::Encoding::new(
+                    model.head(),
+                    c.task.shape().output,
+                    None,
+                    c.seed,
+                )],
+                &rows,
+                c.loss.wants(),
+                &device,
+                Precision::F64,
+            );
+            let out = model.forward(&values.tensors(&device), &b.inputs, &mut Hooks::none());
+            c.loss
+                .train(out, &b.targets)
+                .into_data()
+                .iter::<f64>()
+                .sum()
+        };
+        let enc =
+            groklab_engine::head::Encoding::new(model.head(), c.task.shape().output, None, c.seed);
+        let b = batch::batch(
+            &[&data.train],
+            &[&enc],
+            &rows,
+            c.loss.wants(),
+            &ad,
+            Precision::F64,
+        );
+        let leaves = p.tensors(&ad).require_grad();
+        let out = model.forward(&leaves, &b.inputs, &mut Hooks::none());
+        let grads = c.loss.train(out, &b.targets).sum().backward();
+        let g: Vec<Vec<f64>> = leaves
+            .tensors()
+            .iter()
+            .map(|t| t.grad(&grads).unwrap().into_data().iter::<f64>().collect())
+            .collect();
+        let base = p.member_view(0).all();
+        let h = 1e-5;
+        let mut checked = 0;
+        for (k, spec) in model.specs().iter().enumerate() {
+            let n = spec.numel();
+            for i in [0, n / 3, n / 2, n - 1] {
+                let at = |delta: f64| {
+                    let mut v = base.clone();
+                    v[k][i] += delta;
+                    loss_of(&Params::from_members(
+                        model.specs().to_vec(),
+                        vec![v],
+                        Precision::F64,
+                    ))
+                };
+                let fd = (at(h) - at(-h)) / (2.0 * h);
+                let err = (fd - g[k][i]).abs();
+                assert!(
+                    err <= 1e-6 * (1.0 + fd.abs()),
+                    "[{extra}] {}[{i}]: autodiff {} vs finite difference {fd}",
+                    spec.name,
+                    g[k][i]
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 4 * model.specs().len());
+    }
+}
