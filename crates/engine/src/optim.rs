@@ -12,6 +12,7 @@
 //! The lr of each step is the group's schedule at that step ([`crate::schedule::LrSchedule`]).
 
 use crate::config::{GroupConfig, OptimizerKind};
+use crate::grad_filter::{FilterState, Grokfast};
 use crate::params::{Buf, Params};
 use crate::schedule::LrSchedule;
 
@@ -26,6 +27,9 @@ pub struct Hyper {
     pub momentum: f64,
     /// The learning rate of each step is `schedule.lr(lr, t, horizon)`.
     pub schedule: LrSchedule,
+    /// Gradient filters before the update ([`crate::grad_filter`]).
+    pub grokfast: Grokfast,
+    pub orthograd: bool,
 }
 
 impl Hyper {
@@ -44,6 +48,8 @@ impl Hyper {
                 g.weight_decay
             },
             momentum: g.momentum,
+            grokfast: g.grokfast,
+            orthograd: g.orthograd,
         }
     }
 }
@@ -57,6 +63,8 @@ pub struct Optimizer {
     /// First moment (or SGD momentum buffer) and second moment per parameter, allocated on first use.
     m: Vec<Option<Buf>>,
     v: Vec<Option<Buf>>,
+    /// Gradient-filter history per parameter and member.
+    filters: Vec<Vec<FilterState>>,
     /// Steps of the run: the horizon of a decaying schedule.
     horizon: usize,
 }
@@ -67,6 +75,10 @@ impl Optimizer {
     pub fn new(hyper: Vec<Vec<Hyper>>, horizon: usize) -> Optimizer {
         let n = hyper.len();
         Optimizer {
+            filters: hyper
+                .iter()
+                .map(|h| vec![FilterState::default(); h.len()])
+                .collect(),
             hyper,
             m: vec![None; n],
             v: vec![None; n],
@@ -129,6 +141,8 @@ impl Optimizer {
             ..*h
         };
         let r = member * n..(member + 1) * n;
+        let filtering = h.grokfast != Grokfast::None || h.orthograd;
+        let state = &mut self.filters[k][member];
         match (
             &mut params.values[k],
             grad,
@@ -136,14 +150,40 @@ impl Optimizer {
             self.v[k].as_mut(),
         ) {
             (Buf::F32(p), GradRef::F32(g), m, v) => {
-                update(&mut p[r.clone()], g, slice32(m, &r), slice32(v, &r), h, t)
+                let p = &mut p[r.clone()];
+                let owned;
+                let g = if filtering {
+                    owned = filtered(h, state, p, g);
+                    &owned[..]
+                } else {
+                    g
+                };
+                update(p, g, slice32(m, &r), slice32(v, &r), h, t)
             }
             (Buf::F64(p), GradRef::F64(g), m, v) => {
-                update(&mut p[r.clone()], g, slice64(m, &r), slice64(v, &r), h, t)
+                let p = &mut p[r.clone()];
+                let owned;
+                let g = if filtering {
+                    owned = filtered(h, state, p, g);
+                    &owned[..]
+                } else {
+                    g
+                };
+                update(p, g, slice64(m, &r), slice64(v, &r), h, t)
             }
             _ => panic!("gradient precision differs from parameter precision"),
         }
     }
+}
+
+/// The gradient `g` of weights `p` after the group's filters: Grokfast, then OrthoGrad.
+fn filtered<E: Real>(h: &Hyper, state: &mut FilterState, p: &[E], g: &[E]) -> Vec<E> {
+    let mut g = g.to_vec();
+    crate::grad_filter::grokfast(h.grokfast, state, &mut g);
+    if h.orthograd {
+        crate::grad_filter::orthogonalise(p, &mut g);
+    }
+    g
 }
 
 fn slice32<'a>(b: Option<&'a mut Buf>, r: &std::ops::Range<usize>) -> Option<&'a mut [f32]> {
@@ -253,6 +293,8 @@ mod tests {
             weight_decay: wd,
             momentum: 0.0,
             schedule: LrSchedule::default(),
+            grokfast: Grokfast::None,
+            orthograd: false,
         }
     }
 
@@ -379,5 +421,66 @@ mod tests {
         assert_eq!(params.member(0, 1), vec![0.8, 0.8]);
         opt.step(&mut params, &[GradRef::F64(&g)], &[true, false], 2);
         assert_eq!(params.member(0, 1), vec![0.8, 0.8]);
+    }
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+    use crate::params::{ParamSpec, Precision};
+
+    /// Filters reach the update, per member: SGD with Grokfast EMA (lambda 2) on a constant gradient
+    /// moves by lr (1 + lambda) g every step; with OrthoGrad the step is perpendicular to the weight
+    /// with the gradient's length; a member without filters steps plainly.
+    #[test]
+    fn gradient_filters_reach_the_update_per_member() {
+        let specs = vec![ParamSpec::new("w", &[2])];
+        let mut params = Params::from_members(
+            specs,
+            vec![
+                vec![vec![1.0, 0.0]],
+                vec![vec![1.0, 0.0]],
+                vec![vec![1.0, 0.0]],
+            ],
+            Precision::F64,
+        );
+        let plain = Hyper {
+            kind: OptimizerKind::Sgd,
+            lr: 0.1,
+            betas: [0.9, 0.999],
+            eps: 1e-8,
+            weight_decay: 0.0,
+            momentum: 0.0,
+            schedule: LrSchedule::default(),
+            grokfast: Grokfast::None,
+            orthograd: false,
+        };
+        let ema = Hyper {
+            grokfast: Grokfast::Ema {
+                alpha: 0.98,
+                lambda: 2.0,
+            },
+            ..plain
+        };
+        let ortho = Hyper {
+            orthograd: true,
+            ..plain
+        };
+        let mut opt = Optimizer::new(vec![vec![plain, ema, ortho]], 10);
+        // gradient (1, 1) for every member
+        let g = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0];
+        opt.step(&mut params, &[GradRef::F64(&g)], &[true, true, true], 1);
+        let close = |a: Vec<f64>, b: [f64; 2]| {
+            assert!(
+                (a[0] - b[0]).abs() < 1e-12 && (a[1] - b[1]).abs() < 1e-12,
+                "{a:?} vs {b:?}"
+            )
+        };
+        close(params.member(0, 0), [0.9, -0.1]);
+        close(params.member(0, 1), [0.7, -0.3]);
+        // perpendicular to w = (1, 0) is (0, 1), scaled to |g| = sqrt 2
+        close(params.member(0, 2), [1.0, -0.1 * 2f64.sqrt()]);
+        opt.step(&mut params, &[GradRef::F64(&g)], &[true, true, true], 2);
+        close(params.member(0, 1), [0.4, -0.6]);
     }
 }

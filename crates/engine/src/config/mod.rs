@@ -65,6 +65,11 @@ pub struct GroupConfig {
     /// Warm-up and decay of the learning rate (`warmup_steps`, `decay`, `min_lr`).
     #[serde(flatten)]
     pub schedule: LrSchedule,
+    /// Grokfast's gradient filter (`grokfast`, `grokfast_alpha`, `grokfast_window`, `grokfast_lambda`).
+    #[serde(flatten)]
+    pub grokfast: crate::grad_filter::Grokfast,
+    /// Perpendicular gradients (Prieto et al.'s OrthoGrad), after the filter.
+    pub orthograd: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -399,6 +404,8 @@ fn read_group(mut r: Reader) -> Result<GroupConfig, ConfigError> {
     )?;
     let decay_per_output = r.bool_or("decay_per_output", false)?;
     let schedule = LrSchedule::read(&mut r, lr)?;
+    let grokfast = crate::grad_filter::Grokfast::read(&mut r)?;
+    let orthograd = r.bool_or("orthograd", false)?;
     r.finish()?;
     Ok(GroupConfig {
         params,
@@ -410,6 +417,8 @@ fn read_group(mut r: Reader) -> Result<GroupConfig, ConfigError> {
         momentum,
         decay_per_output,
         schedule,
+        grokfast,
+        orthograd,
     })
 }
 

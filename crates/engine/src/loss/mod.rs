@@ -4,13 +4,14 @@
 //! one file per loss. Tests check that the three agree and that the host gradient is burn's.
 //!
 //! The loss is the `[loss]` table of a config (`kind = "mse"`, `"cross-entropy"`, `"hinge"`,
-//! `"logistic"`); by default cross-entropy for a model with a logits head and squared error
+//! `"logistic"`, `"stablemax"`); by default cross-entropy for a model with a logits head and squared error
 //! otherwise.
 
 pub mod cross_entropy;
 pub mod hinge;
 pub mod logistic;
 pub mod mse;
+pub mod stablemax;
 
 use crate::choice::{Choice, Entry, Kind};
 use crate::head::{Head, Target, TargetKind};
@@ -33,6 +34,10 @@ pub const LOSSES: &[Entry<dyn Loss>] = &[
     Entry {
         kind: "logistic",
         read: logistic::read,
+    },
+    Entry {
+        kind: "stablemax",
+        read: stablemax::read,
     },
 ];
 

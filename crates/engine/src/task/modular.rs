@@ -41,7 +41,10 @@ fn divides(op: &str) -> bool {
 }
 
 fn is_prime(p: usize) -> bool {
-    p >= 2 && (2..).take_while(|d| d * d <= p).all(|d| !p.is_multiple_of(d))
+    p >= 2
+        && (2..)
+            .take_while(|d| d * d <= p)
+            .all(|d| !p.is_multiple_of(d))
 }
 
 /// x^e mod p.
