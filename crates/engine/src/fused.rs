@@ -112,6 +112,45 @@ pub enum HostInputs<'a, E> {
     Dense(&'a [E]),
 }
 
+/// One member's fused forward and training step, for a model family.
+pub trait Kernel<E>: Send {
+    /// The forward pass of member `m` on `b` samples; returns the outputs [b, d_out].
+    fn forward(&mut self, params: &Params, m: usize, inputs: &HostInputs<'_, E>, b: usize) -> &[E];
+    /// Forward, loss and backward of member `m` on one batch: the mean loss, with the member's
+    /// gradient left in [`Kernel::grads`] (not computed when the loss is not finite).
+    fn step(
+        &mut self,
+        params: &Params,
+        m: usize,
+        inputs: HostInputs<'_, E>,
+        targets: HostTargets<'_>,
+        loss: &dyn Loss,
+        b: usize,
+    ) -> f64;
+    /// One member's gradient of every parameter, in spec order.
+    fn grads(&self) -> &[Vec<E>];
+}
+
+impl<E: FusedReal> Kernel<E> for Fused<E> {
+    fn forward(&mut self, params: &Params, m: usize, inputs: &HostInputs<'_, E>, b: usize) -> &[E] {
+        Fused::forward(self, params, m, inputs, b)
+    }
+    fn step(
+        &mut self,
+        params: &Params,
+        m: usize,
+        inputs: HostInputs<'_, E>,
+        targets: HostTargets<'_>,
+        loss: &dyn Loss,
+        b: usize,
+    ) -> f64 {
+        Fused::step(self, params, m, inputs, targets, loss, b)
+    }
+    fn grads(&self) -> &[Vec<E>] {
+        &self.grads
+    }
+}
+
 /// A fused step for models of one stack, with its buffers.
 pub struct Fused<E> {
     /// Index of the embedding table, for summed-embedding inputs.
@@ -574,7 +613,7 @@ pub trait FusedSteps: Send {
 }
 
 struct Training<E> {
-    fused: Fused<E>,
+    fused: Box<dyn Kernel<E>>,
     members: Vec<MemberData<E>>,
     vals: Vec<MemberData<E>>,
     encodings: Vec<Encoding>,
@@ -621,7 +660,7 @@ impl<E: FusedReal> FusedSteps for Training<E> {
             losses[m] = value;
             if value.is_finite() {
                 let grads: Vec<GradRef<'_>> =
-                    self.fused.grads.iter().map(|g| E::grad_ref(g)).collect();
+                    self.fused.grads().iter().map(|g| E::grad_ref(g)).collect();
                 optimizer.step_member(params, m, &grads, t);
             }
         }
@@ -664,7 +703,7 @@ pub fn training(
         encodings: &[&Encoding],
         kind: TargetKind,
     ) -> Option<Box<dyn FusedSteps>> {
-        let fused = Fused::<E>::new(&model.stack()?, model.specs())?;
+        let fused = kernel::<E>(model)?;
         let data = |s: &[&Split]| -> Vec<MemberData<E>> {
             s.iter()
                 .zip(encodings)
@@ -686,9 +725,23 @@ pub fn training(
     }
 }
 
+/// The fused kernel of a model: the MLP family's stack or the transformer's; None for models the
+/// fused path does not cover.
+fn kernel<E: FusedReal>(model: &dyn Model) -> Option<Box<dyn Kernel<E>>> {
+    if let Some(t) = model.transformer() {
+        let k = crate::fused_transformer::FusedTransformer::<E>::new(
+            &t.cfg,
+            t.vocab,
+            t.positions,
+            t.classes,
+            model.specs(),
+        )?;
+        return Some(Box::new(k));
+    }
+    Some(Box::new(Fused::<E>::new(&model.stack()?, model.specs())?))
+}
+
 /// Whether the fused path covers a model.
 pub fn applies(model: &dyn Model) -> bool {
-    model
-        .stack()
-        .is_some_and(|s| Fused::<f64>::new(&s, model.specs()).is_some())
+    kernel::<f64>(model).is_some()
 }

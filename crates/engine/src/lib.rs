@@ -18,6 +18,7 @@ pub mod config;
 pub mod error;
 pub mod files;
 pub mod fused;
+pub mod fused_transformer;
 pub mod grad_filter;
 pub mod head;
 pub mod init;

@@ -95,6 +95,10 @@ pub trait Model: Send + Sync {
     fn stack(&self) -> Option<Stack> {
         None
     }
+    /// The model as a transformer, for its fused path ([`crate::fused_transformer`]).
+    fn transformer(&self) -> Option<&transformer::Transformer> {
+        None
+    }
 }
 
 /// A model of the MLP family, described by its parameter names: what the fused path computes.

@@ -214,10 +214,10 @@ impl ModelSpec for TransformerConfig {
 }
 
 pub struct Transformer {
-    cfg: TransformerConfig,
-    vocab: usize,
-    positions: usize,
-    classes: usize,
+    pub cfg: TransformerConfig,
+    pub vocab: usize,
+    pub positions: usize,
+    pub classes: usize,
     specs: Vec<ParamSpec>,
 }
 
@@ -436,6 +436,10 @@ impl Model for Transformer {
 
     fn d_out(&self) -> usize {
         self.classes
+    }
+
+    fn transformer(&self) -> Option<&Transformer> {
+        Some(self)
     }
 
     fn head(&self) -> Head {

@@ -1,0 +1,927 @@
+//! The fused forward/backward of the transformer (pre-LN or no LayerNorm, ReLU MLPs, learned or no
+//! positions, causal or not, untied unembedding read at the last position): one member's step on
+//! host memory with faer products, written out by hand, into buffers allocated once.
+//!
+//! Rows are samples times positions, row b P + p. Two things make it cheaper than the general
+//! path while computing the same function:
+//! - only the last position is read, so the last layer computes its queries' attention, W_O, MLP
+//!   and residual at that position alone (its keys and values still at every position);
+//! - sequences are a few tokens long, so scores, softmax and mixing are plain loops per sample
+//!   and head instead of tiny matrix products.
+//!
+//! Forward of layer l on residual x: a = LN1(x); [q k v] = a [W_Q W_K W_V] + b;
+//! pattern = softmax(q k^T / sqrt(d_head), masked); z = pattern v; x_mid = x + z W_O + b_O;
+//! m = LN2(x_mid); x_out = x_mid + relu(m W_in + b_in) W_out + b_out. Logits: LN_final(x) W_U + b_U.
+//! Backward is the chain rule through each of these in reverse; softmax's is
+//! ds_j = p_j (dp_j - sum_i p_i dp_i), LayerNorm's dx = rstd (dxh - mean(dxh) - xhat mean(dxh xhat))
+//! with dxh = dy w. burn's autodiff is the reference (`tests/transformer.rs`).
+
+use crate::fused::{FusedReal, HostInputs, Kernel};
+use crate::loss::{HostTargets, Loss};
+use crate::model::transformer::{Act, Norm, Readout, TransformerConfig};
+use crate::params::{ParamSpec, Params};
+use faer::{Accum, MatMut, MatRef, Par};
+
+/// Products big enough to split over the cores (smaller ones run on the calling thread).
+const PARALLEL_FLOPS: usize = 1 << 21;
+
+/// c = a . b (+ c with `add`), with a [m, k] or its transpose stored [k, m] (`ta`), b [k, n] or
+/// its transpose stored [n, k] (`tb`); all row-major.
+#[allow(clippy::too_many_arguments)]
+fn gemm<E: FusedReal>(
+    c: &mut [E],
+    a: &[E],
+    b: &[E],
+    m: usize,
+    k: usize,
+    n: usize,
+    ta: bool,
+    tb: bool,
+    add: bool,
+) {
+    let a = if ta {
+        MatRef::from_row_major_slice(&a[..m * k], k, m).transpose()
+    } else {
+        MatRef::from_row_major_slice(&a[..m * k], m, k)
+    };
+    let b = if tb {
+        MatRef::from_row_major_slice(&b[..k * n], n, k).transpose()
+    } else {
+        MatRef::from_row_major_slice(&b[..k * n], k, n)
+    };
+    let par = if m * k * n >= PARALLEL_FLOPS {
+        Par::rayon(0)
+    } else {
+        Par::Seq
+    };
+    faer::linalg::matmul::matmul(
+        MatMut::from_row_major_slice_mut(&mut c[..m * n], m, n),
+        if add { Accum::Add } else { Accum::Replace },
+        a,
+        b,
+        E::one(),
+        par,
+    );
+}
+
+fn grow<E: FusedReal>(v: &mut Vec<E>, n: usize) {
+    if v.len() < n {
+        v.resize(n, E::zero());
+    }
+}
+
+/// Column sums of g [rows, acc.len()] added to acc.
+fn add_colsums<E: FusedReal>(acc: &mut [E], g: &[E]) {
+    for row in g.chunks(acc.len()) {
+        for (a, &v) in acc.iter_mut().zip(row) {
+            *a += v;
+        }
+    }
+}
+
+fn add_bias<E: FusedReal>(x: &mut [E], bias: &[E]) {
+    for row in x.chunks_mut(bias.len()) {
+        for (o, &v) in row.iter_mut().zip(bias) {
+            *o += v;
+        }
+    }
+}
+
+/// LayerNorm of `rows` rows of width d (eps 1e-5, biased variance): out = xhat w + b, keeping xhat
+/// and 1 / std for the backward pass.
+#[allow(clippy::too_many_arguments)]
+fn ln_forward<E: FusedReal>(
+    x: &[E],
+    w: &[E],
+    b: &[E],
+    out: &mut [E],
+    xhat: &mut [E],
+    rstd: &mut [E],
+    rows: usize,
+    d: usize,
+) {
+    let inv_d = 1.0 / d as f64;
+    for r in 0..rows {
+        let xr = &x[r * d..(r + 1) * d];
+        let mean = xr.iter().map(|v| v.f64()).sum::<f64>() * inv_d;
+        let var = xr.iter().map(|v| (v.f64() - mean).powi(2)).sum::<f64>() * inv_d;
+        let s = 1.0 / (var + 1e-5).sqrt();
+        rstd[r] = E::of(s);
+        let (me, se) = (E::of(mean), E::of(s));
+        for e in 0..d {
+            let h = (xr[e] - me) * se;
+            xhat[r * d + e] = h;
+            out[r * d + e] = h * w[e] + b[e];
+        }
+    }
+}
+
+/// LayerNorm's backward: dw, db accumulate; dx is written (or added with `add`).
+#[allow(clippy::too_many_arguments)]
+fn ln_backward<E: FusedReal>(
+    dy: &[E],
+    xhat: &[E],
+    rstd: &[E],
+    w: &[E],
+    dw: &mut [E],
+    db: &mut [E],
+    dx: &mut [E],
+    rows: usize,
+    d: usize,
+    add: bool,
+) {
+    let inv_d = E::of(1.0 / d as f64);
+    for r in 0..rows {
+        let (dyr, xr) = (&dy[r * d..(r + 1) * d], &xhat[r * d..(r + 1) * d]);
+        let (mut s1, mut s2) = (E::zero(), E::zero());
+        for e in 0..d {
+            dw[e] += dyr[e] * xr[e];
+            db[e] += dyr[e];
+            let g = dyr[e] * w[e];
+            s1 += g;
+            s2 += g * xr[e];
+        }
+        let (m1, m2) = (s1 * inv_d, s2 * inv_d);
+        for e in 0..d {
+            let v = rstd[r] * (dyr[e] * w[e] - m1 - xr[e] * m2);
+            if add {
+                dx[r * d + e] += v;
+            } else {
+                dx[r * d + e] = v;
+            }
+        }
+    }
+}
+
+/// Store indices of one layer's parameters.
+struct LayerIdx {
+    ln1: Option<(usize, usize)>,
+    qkv_w: [usize; 3],
+    qkv_b: [usize; 3],
+    w_o: usize,
+    b_o: usize,
+    ln2: Option<(usize, usize)>,
+    /// W_in, b_in, W_out, b_out.
+    mlp: Option<[usize; 4]>,
+}
+
+/// Saved activations of one layer.
+#[derive(Default)]
+struct LayerBufs<E> {
+    /// The sublayer inputs a = LN1(x) [B P, d], with xhat and rstd when normalised.
+    a: Vec<E>,
+    xhat1: Vec<E>,
+    rstd1: Vec<E>,
+    qkv: Vec<E>,
+    /// [B, H, nq, P]
+    pattern: Vec<E>,
+    /// [B nq, H dh]
+    z: Vec<E>,
+    /// The MLP inputs m = LN2(x_mid) [B nq, d].
+    m: Vec<E>,
+    xhat2: Vec<E>,
+    rstd2: Vec<E>,
+    /// relu(m W_in + b_in) [B nq, d_mlp]
+    hidden: Vec<E>,
+    /// The layer's output residual [B nq, d].
+    out: Vec<E>,
+}
+
+pub struct FusedTransformer<E> {
+    n_layers: usize,
+    d: usize,
+    heads: usize,
+    dh: usize,
+    f: usize,
+    classes: usize,
+    positions: usize,
+    causal: bool,
+    w_e: usize,
+    w_pos: Option<usize>,
+    layers: Vec<LayerIdx>,
+    ln_final: Option<(usize, usize)>,
+    w_u: usize,
+    b_u: usize,
+    /// The embedded input residual [B P, d].
+    x0: Vec<E>,
+    bufs: Vec<LayerBufs<E>>,
+    fin_xhat: Vec<E>,
+    fin_rstd: Vec<E>,
+    /// The unembedding's input [B, d] and the logits [B, C].
+    read: Vec<E>,
+    logits: Vec<E>,
+    /// Packed [d, 3 H dh] projection and [3 H dh] bias of the current layer.
+    wqkv: Vec<E>,
+    bqkv: Vec<E>,
+    /// Scratch gradients.
+    g_logits: Vec<E>,
+    g_x: Vec<E>,
+    g_mid: Vec<E>,
+    g_tmp: Vec<E>,
+    g_hidden: Vec<E>,
+    g_z: Vec<E>,
+    g_qkv: Vec<E>,
+    g_wqkv: Vec<E>,
+    g_bqkv: Vec<E>,
+    pub grads: Vec<Vec<E>>,
+}
+
+impl<E: FusedReal> FusedTransformer<E> {
+    /// The fused step of a transformer with settings `cfg`, or None where it does not cover them
+    /// (post-LN, GELU, tied or concatenated readouts take burn's autodiff).
+    pub fn new(
+        cfg: &TransformerConfig,
+        vocab: usize,
+        positions: usize,
+        classes: usize,
+        specs: &[ParamSpec],
+    ) -> Option<FusedTransformer<E>> {
+        let _ = vocab;
+        if cfg.norm == Norm::Post || cfg.act_fn != Act::Relu || cfg.tied {
+            return None;
+        }
+        if cfg.readout != Readout::Last {
+            return None;
+        }
+        let index = |name: &str| specs.iter().position(|s| s.name == name);
+        let ln = |name: &str| -> Option<Option<(usize, usize)>> {
+            if cfg.norm == Norm::None {
+                Some(None)
+            } else {
+                Some(Some((
+                    index(&format!("{name}.w"))?,
+                    index(&format!("{name}.b"))?,
+                )))
+            }
+        };
+        let mut layers = Vec::new();
+        for l in 0..cfg.n_layers {
+            let a = format!("blocks.{l}.attn");
+            let m = format!("blocks.{l}.mlp");
+            layers.push(LayerIdx {
+                ln1: ln(&format!("blocks.{l}.ln1"))?,
+                qkv_w: [
+                    index(&format!("{a}.W_Q"))?,
+                    index(&format!("{a}.W_K"))?,
+                    index(&format!("{a}.W_V"))?,
+                ],
+                qkv_b: [
+                    index(&format!("{a}.b_Q"))?,
+                    index(&format!("{a}.b_K"))?,
+                    index(&format!("{a}.b_V"))?,
+                ],
+                w_o: index(&format!("{a}.W_O"))?,
+                b_o: index(&format!("{a}.b_O"))?,
+                ln2: if cfg.d_mlp > 0 {
+                    ln(&format!("blocks.{l}.ln2"))?
+                } else {
+                    None
+                },
+                mlp: if cfg.d_mlp > 0 {
+                    Some([
+                        index(&format!("{m}.W_in"))?,
+                        index(&format!("{m}.b_in"))?,
+                        index(&format!("{m}.W_out"))?,
+                        index(&format!("{m}.b_out"))?,
+                    ])
+                } else {
+                    None
+                },
+            });
+        }
+        Some(FusedTransformer {
+            n_layers: cfg.n_layers,
+            d: cfg.d_model,
+            heads: cfg.n_heads,
+            dh: cfg.d_head,
+            f: cfg.d_mlp,
+            classes,
+            positions,
+            causal: cfg.causal,
+            w_e: index("embed.W_E")?,
+            w_pos: if cfg.pos {
+                Some(index("pos_embed.W_pos")?)
+            } else {
+                None
+            },
+            ln_final: if cfg.norm == Norm::Pre {
+                ln("ln_final")?
+            } else {
+                None
+            },
+            w_u: index("unembed.W_U")?,
+            b_u: index("unembed.b_U")?,
+            layers,
+            x0: Vec::new(),
+            bufs: (0..cfg.n_layers).map(|_| LayerBufs::default()).collect(),
+            fin_xhat: Vec::new(),
+            fin_rstd: Vec::new(),
+            read: Vec::new(),
+            logits: Vec::new(),
+            wqkv: Vec::new(),
+            bqkv: Vec::new(),
+            g_logits: Vec::new(),
+            g_x: Vec::new(),
+            g_mid: Vec::new(),
+            g_tmp: Vec::new(),
+            g_hidden: Vec::new(),
+            g_z: Vec::new(),
+            g_qkv: Vec::new(),
+            g_wqkv: Vec::new(),
+            g_bqkv: Vec::new(),
+            grads: specs.iter().map(|s| vec![E::zero(); s.numel()]).collect(),
+        })
+    }
+
+    /// Query positions of layer l: all, or the last alone in the last layer.
+    fn nq(&self, l: usize) -> usize {
+        if l + 1 == self.n_layers {
+            1
+        } else {
+            self.positions
+        }
+    }
+
+    /// Packs layer l's W_Q, W_K, W_V [H, d, dh] into one [d, 3 H dh] matrix (heads major within each).
+    fn pack(&mut self, params: &Params, m: usize, l: usize) {
+        let (d, h, dh) = (self.d, self.heads, self.dh);
+        let w3 = 3 * h * dh;
+        grow(&mut self.wqkv, d * w3);
+        grow(&mut self.bqkv, w3);
+        for which in 0..3 {
+            let w = value(params, self.layers[l].qkv_w[which], m);
+            let b = value(params, self.layers[l].qkv_b[which], m);
+            for hh in 0..h {
+                for r in 0..d {
+                    let src = &w[(hh * d + r) * dh..(hh * d + r + 1) * dh];
+                    let at = r * w3 + which * h * dh + hh * dh;
+                    self.wqkv[at..at + dh].copy_from_slice(src);
+                }
+            }
+            self.bqkv[which * h * dh..(which + 1) * h * dh].copy_from_slice(b);
+        }
+    }
+
+    fn forward_impl(&mut self, params: &Params, m: usize, tokens: &[Vec<usize>], b: usize) {
+        let (d, pn, h, dh, f) = (self.d, self.positions, self.heads, self.dh, self.f);
+        let hd = h * dh;
+        let rows = b * pn;
+        grow(&mut self.x0, rows * d);
+        let w_e = value(params, self.w_e, m);
+        for (p, pos) in tokens.iter().enumerate() {
+            for (k, &tok) in pos.iter().take(b).enumerate() {
+                let r = k * pn + p;
+                self.x0[r * d..(r + 1) * d].copy_from_slice(&w_e[tok * d..(tok + 1) * d]);
+                if let Some(wp) = self.w_pos {
+                    let wp = &value::<E>(params, wp, m)[p * d..(p + 1) * d];
+                    for (x, &v) in self.x0[r * d..(r + 1) * d].iter_mut().zip(wp) {
+                        *x += v;
+                    }
+                }
+            }
+        }
+        let scale = E::of(1.0 / (dh as f64).sqrt());
+        for l in 0..self.n_layers {
+            let nq = self.nq(l);
+            let q0 = pn - nq;
+            self.pack(params, m, l);
+            let (before, rest) = self.bufs.split_at_mut(l);
+            let x: &[E] = if l == 0 { &self.x0 } else { &before[l - 1].out };
+            let bf = &mut rest[0];
+            grow(&mut bf.a, rows * d);
+            match self.layers[l].ln1 {
+                Some((wi, bi)) => {
+                    grow(&mut bf.xhat1, rows * d);
+                    grow(&mut bf.rstd1, rows);
+                    ln_forward(
+                        x,
+                        value(params, wi, m),
+                        value(params, bi, m),
+                        &mut bf.a,
+                        &mut bf.xhat1,
+                        &mut bf.rstd1,
+                        rows,
+                        d,
+                    );
+                }
+                None => bf.a[..rows * d].copy_from_slice(&x[..rows * d]),
+            }
+            grow(&mut bf.qkv, rows * 3 * hd);
+            gemm(
+                &mut bf.qkv,
+                &bf.a,
+                &self.wqkv,
+                rows,
+                d,
+                3 * hd,
+                false,
+                false,
+                false,
+            );
+            add_bias(&mut bf.qkv[..rows * 3 * hd], &self.bqkv[..3 * hd]);
+            grow(&mut bf.pattern, b * h * nq * pn);
+            grow(&mut bf.z, b * nq * hd);
+            let qkv = &bf.qkv;
+            for s in 0..b {
+                for hh in 0..h {
+                    for ii in 0..nq {
+                        let i = q0 + ii;
+                        let q = &qkv[(s * pn + i) * 3 * hd + hh * dh..][..dh];
+                        let pat = &mut bf.pattern[((s * h + hh) * nq + ii) * pn..][..pn];
+                        let top = if self.causal { i + 1 } else { pn };
+                        let mut max = E::neg_infinity();
+                        for j in 0..top {
+                            let k = &qkv[(s * pn + j) * 3 * hd + hd + hh * dh..][..dh];
+                            let v =
+                                q.iter().zip(k).fold(E::zero(), |a, (&x, &y)| a + x * y) * scale;
+                            pat[j] = v;
+                            max = max.max(v);
+                        }
+                        let mut z = E::zero();
+                        for pj in pat[..top].iter_mut() {
+                            *pj = (*pj - max).exp();
+                            z += *pj;
+                        }
+                        let inv = E::one() / z;
+                        for pj in pat[..top].iter_mut() {
+                            *pj *= inv;
+                        }
+                        for pj in pat[top..].iter_mut() {
+                            *pj = E::zero();
+                        }
+                        let zo = &mut bf.z[(s * nq + ii) * hd + hh * dh..][..dh];
+                        zo.fill(E::zero());
+                        for (j, &pj) in pat[..top].iter().enumerate() {
+                            let v = &qkv[(s * pn + j) * 3 * hd + 2 * hd + hh * dh..][..dh];
+                            for (o, &vv) in zo.iter_mut().zip(v) {
+                                *o += pj * vv;
+                            }
+                        }
+                    }
+                }
+            }
+            // x_mid = x at the query rows + z W_O + b_O, into `out`
+            let qrows = b * nq;
+            grow(&mut bf.out, qrows * d);
+            gemm(
+                &mut bf.out,
+                &bf.z,
+                value(params, self.layers[l].w_o, m),
+                qrows,
+                hd,
+                d,
+                false,
+                false,
+                false,
+            );
+            add_bias(
+                &mut bf.out[..qrows * d],
+                value(params, self.layers[l].b_o, m),
+            );
+            for s in 0..b {
+                for ii in 0..nq {
+                    let (r, src) = (s * nq + ii, s * pn + q0 + ii);
+                    for (o, &v) in bf.out[r * d..(r + 1) * d]
+                        .iter_mut()
+                        .zip(&x[src * d..(src + 1) * d])
+                    {
+                        *o += v;
+                    }
+                }
+            }
+            if let Some([w_in, b_in, w_out, b_out]) = self.layers[l].mlp {
+                grow(&mut bf.m, qrows * d);
+                match self.layers[l].ln2 {
+                    Some((wi, bi)) => {
+                        grow(&mut bf.xhat2, qrows * d);
+                        grow(&mut bf.rstd2, qrows);
+                        ln_forward(
+                            &bf.out,
+                            value(params, wi, m),
+                            value(params, bi, m),
+                            &mut bf.m,
+                            &mut bf.xhat2,
+                            &mut bf.rstd2,
+                            qrows,
+                            d,
+                        );
+                    }
+                    None => bf.m[..qrows * d].copy_from_slice(&bf.out[..qrows * d]),
+                }
+                grow(&mut bf.hidden, qrows * f);
+                gemm(
+                    &mut bf.hidden,
+                    &bf.m,
+                    value(params, w_in, m),
+                    qrows,
+                    d,
+                    f,
+                    false,
+                    false,
+                    false,
+                );
+                add_bias(&mut bf.hidden[..qrows * f], value(params, b_in, m));
+                for v in bf.hidden[..qrows * f].iter_mut() {
+                    *v = v.max(E::zero());
+                }
+                // out += hidden W_out + b_out
+                gemm(
+                    &mut bf.out,
+                    &bf.hidden,
+                    value(params, w_out, m),
+                    qrows,
+                    f,
+                    d,
+                    false,
+                    false,
+                    true,
+                );
+                add_bias(&mut bf.out[..qrows * d], value(params, b_out, m));
+            }
+        }
+        // the last layer's output is the last position's residual [B, d]
+        let last = &self.bufs[self.n_layers - 1].out;
+        grow(&mut self.read, b * d);
+        match self.ln_final {
+            Some((wi, bi)) => {
+                grow(&mut self.fin_xhat, b * d);
+                grow(&mut self.fin_rstd, b);
+                ln_forward(
+                    last,
+                    value(params, wi, m),
+                    value(params, bi, m),
+                    &mut self.read,
+                    &mut self.fin_xhat,
+                    &mut self.fin_rstd,
+                    b,
+                    d,
+                );
+            }
+            None => self.read[..b * d].copy_from_slice(&last[..b * d]),
+        }
+        let c = self.classes;
+        grow(&mut self.logits, b * c);
+        gemm(
+            &mut self.logits,
+            &self.read,
+            value(params, self.w_u, m),
+            b,
+            d,
+            c,
+            false,
+            false,
+            false,
+        );
+        add_bias(&mut self.logits[..b * c], value(params, self.b_u, m));
+    }
+
+    fn backward(&mut self, params: &Params, m: usize, tokens: &[Vec<usize>], b: usize) {
+        let (d, pn, h, dh, f, c) = (
+            self.d,
+            self.positions,
+            self.heads,
+            self.dh,
+            self.f,
+            self.classes,
+        );
+        let hd = h * dh;
+        let rows = b * pn;
+        for g in &mut self.grads {
+            g.fill(E::zero());
+        }
+        // unembedding
+        gemm(
+            &mut self.grads[self.w_u],
+            &self.read,
+            &self.g_logits,
+            d,
+            b,
+            c,
+            true,
+            false,
+            false,
+        );
+        add_colsums(&mut self.grads[self.b_u], &self.g_logits[..b * c]);
+        grow(&mut self.g_x, rows * d);
+        grow(&mut self.g_tmp, rows * d);
+        gemm(
+            &mut self.g_tmp,
+            &self.g_logits,
+            value(params, self.w_u, m),
+            b,
+            c,
+            d,
+            false,
+            true,
+            false,
+        );
+        match self.ln_final {
+            Some((wi, bi)) => {
+                let (dw, db) = two(&mut self.grads, wi, bi);
+                ln_backward(
+                    &self.g_tmp,
+                    &self.fin_xhat,
+                    &self.fin_rstd,
+                    value(params, wi, m),
+                    dw,
+                    db,
+                    &mut self.g_x,
+                    b,
+                    d,
+                    false,
+                );
+            }
+            None => self.g_x[..b * d].copy_from_slice(&self.g_tmp[..b * d]),
+        }
+        let scale = E::of(1.0 / (dh as f64).sqrt());
+        for l in (0..self.n_layers).rev() {
+            let nq = self.nq(l);
+            let q0 = pn - nq;
+            let qrows = b * nq;
+            self.pack(params, m, l);
+            let idx = &self.layers[l];
+            let bf = &self.bufs[l];
+            // g_x: gradient of the layer's output [B nq, d]; g_mid: of x_mid
+            grow(&mut self.g_mid, qrows * d);
+            self.g_mid[..qrows * d].copy_from_slice(&self.g_x[..qrows * d]);
+            if let Some([w_in, b_in, w_out, b_out]) = idx.mlp {
+                gemm(
+                    &mut self.grads[w_out],
+                    &bf.hidden,
+                    &self.g_x,
+                    f,
+                    qrows,
+                    d,
+                    true,
+                    false,
+                    false,
+                );
+                add_colsums(&mut self.grads[b_out], &self.g_x[..qrows * d]);
+                grow(&mut self.g_hidden, qrows * f);
+                gemm(
+                    &mut self.g_hidden,
+                    &self.g_x,
+                    value(params, w_out, m),
+                    qrows,
+                    d,
+                    f,
+                    false,
+                    true,
+                    false,
+                );
+                for (g, &hv) in self.g_hidden[..qrows * f].iter_mut().zip(&bf.hidden) {
+                    if hv <= E::zero() {
+                        *g = E::zero();
+                    }
+                }
+                gemm(
+                    &mut self.grads[w_in],
+                    &bf.m,
+                    &self.g_hidden,
+                    d,
+                    qrows,
+                    f,
+                    true,
+                    false,
+                    false,
+                );
+                add_colsums(&mut self.grads[b_in], &self.g_hidden[..qrows * f]);
+                gemm(
+                    &mut self.g_tmp,
+                    &self.g_hidden,
+                    value(params, w_in, m),
+                    qrows,
+                    f,
+                    d,
+                    false,
+                    true,
+                    false,
+                );
+                match idx.ln2 {
+                    Some((wi, bi)) => {
+                        let (dw, db) = two(&mut self.grads, wi, bi);
+                        ln_backward(
+                            &self.g_tmp,
+                            &bf.xhat2,
+                            &bf.rstd2,
+                            value(params, wi, m),
+                            dw,
+                            db,
+                            &mut self.g_mid,
+                            qrows,
+                            d,
+                            true,
+                        );
+                    }
+                    None => {
+                        for (g, &v) in self.g_mid[..qrows * d].iter_mut().zip(&self.g_tmp) {
+                            *g += v;
+                        }
+                    }
+                }
+            }
+            // W_O, b_O and the gradient of z
+            gemm(
+                &mut self.grads[idx.w_o],
+                &bf.z,
+                &self.g_mid,
+                hd,
+                qrows,
+                d,
+                true,
+                false,
+                false,
+            );
+            add_colsums(&mut self.grads[idx.b_o], &self.g_mid[..qrows * d]);
+            grow(&mut self.g_z, qrows * hd);
+            gemm(
+                &mut self.g_z,
+                &self.g_mid,
+                value(params, idx.w_o, m),
+                qrows,
+                d,
+                hd,
+                false,
+                true,
+                false,
+            );
+            // attention
+            grow(&mut self.g_qkv, rows * 3 * hd);
+            self.g_qkv[..rows * 3 * hd].fill(E::zero());
+            let qkv = &bf.qkv;
+            let mut dp = vec![E::zero(); pn];
+            for s in 0..b {
+                for hh in 0..h {
+                    for ii in 0..nq {
+                        let i = q0 + ii;
+                        let top = if self.causal { i + 1 } else { pn };
+                        let pat = &bf.pattern[((s * h + hh) * nq + ii) * pn..][..pn];
+                        let gz = &self.g_z[(s * nq + ii) * hd + hh * dh..][..dh];
+                        let mut dot = E::zero();
+                        for j in 0..top {
+                            let vo = (s * pn + j) * 3 * hd + 2 * hd + hh * dh;
+                            let v = &qkv[vo..vo + dh];
+                            dp[j] = gz.iter().zip(v).fold(E::zero(), |a, (&x, &y)| a + x * y);
+                            dot += pat[j] * dp[j];
+                            for (gv, &g) in self.g_qkv[vo..vo + dh].iter_mut().zip(gz) {
+                                *gv += pat[j] * g;
+                            }
+                        }
+                        let qo = (s * pn + i) * 3 * hd + hh * dh;
+                        for j in 0..top {
+                            let ds = pat[j] * (dp[j] - dot) * scale;
+                            let ko = (s * pn + j) * 3 * hd + hd + hh * dh;
+                            for e in 0..dh {
+                                let (qv, kv) = (qkv[qo + e], qkv[ko + e]);
+                                self.g_qkv[qo + e] += ds * kv;
+                                self.g_qkv[ko + e] += ds * qv;
+                            }
+                        }
+                    }
+                }
+            }
+            // the packed projection
+            grow(&mut self.g_wqkv, d * 3 * hd);
+            gemm(
+                &mut self.g_wqkv,
+                &bf.a,
+                &self.g_qkv,
+                d,
+                rows,
+                3 * hd,
+                true,
+                false,
+                false,
+            );
+            grow(&mut self.g_bqkv, 3 * hd);
+            self.g_bqkv[..3 * hd].fill(E::zero());
+            add_colsums(&mut self.g_bqkv[..3 * hd], &self.g_qkv[..rows * 3 * hd]);
+            for which in 0..3 {
+                let (wi, bi) = (idx.qkv_w[which], idx.qkv_b[which]);
+                for hh in 0..h {
+                    for r in 0..d {
+                        let at = r * 3 * hd + which * hd + hh * dh;
+                        self.grads[wi][(hh * d + r) * dh..(hh * d + r + 1) * dh]
+                            .copy_from_slice(&self.g_wqkv[at..at + dh]);
+                    }
+                }
+                self.grads[bi].copy_from_slice(&self.g_bqkv[which * hd..(which + 1) * hd]);
+            }
+            // gradient of the layer's input residual: through the projection (and LN1), plus the
+            // residual path at the query rows
+            gemm(
+                &mut self.g_tmp,
+                &self.g_qkv,
+                &self.wqkv,
+                rows,
+                3 * hd,
+                d,
+                false,
+                true,
+                false,
+            );
+            match idx.ln1 {
+                Some((wi, bi)) => {
+                    let (dw, db) = two(&mut self.grads, wi, bi);
+                    ln_backward(
+                        &self.g_tmp,
+                        &bf.xhat1,
+                        &bf.rstd1,
+                        value(params, wi, m),
+                        dw,
+                        db,
+                        &mut self.g_x,
+                        rows,
+                        d,
+                        false,
+                    );
+                }
+                None => self.g_x[..rows * d].copy_from_slice(&self.g_tmp[..rows * d]),
+            }
+            for s in 0..b {
+                for ii in 0..nq {
+                    let (r, dst) = (s * nq + ii, s * pn + q0 + ii);
+                    for (g, &v) in self.g_x[dst * d..(dst + 1) * d]
+                        .iter_mut()
+                        .zip(&self.g_mid[r * d..(r + 1) * d])
+                    {
+                        *g += v;
+                    }
+                }
+            }
+        }
+        // embeddings
+        for (p, pos) in tokens.iter().enumerate() {
+            for (k, &tok) in pos.iter().take(b).enumerate() {
+                let r = k * pn + p;
+                let g = &self.g_x[r * d..(r + 1) * d];
+                for (a, &v) in self.grads[self.w_e][tok * d..(tok + 1) * d]
+                    .iter_mut()
+                    .zip(g)
+                {
+                    *a += v;
+                }
+                if let Some(wp) = self.w_pos {
+                    for (a, &v) in self.grads[wp][p * d..(p + 1) * d].iter_mut().zip(g) {
+                        *a += v;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Member m's values of parameter k.
+fn value<E: FusedReal>(params: &Params, k: usize, m: usize) -> &[E] {
+    let n = params.specs[k].numel();
+    &E::values(&params.values[k])[m * n..(m + 1) * n]
+}
+
+/// Two distinct gradient buffers at once.
+fn two<E>(grads: &mut [Vec<E>], a: usize, b: usize) -> (&mut [E], &mut [E]) {
+    assert!(a < b, "LayerNorm weight comes before its bias");
+    let (lo, hi) = grads.split_at_mut(b);
+    (&mut lo[a], &mut hi[0])
+}
+
+impl<E: FusedReal> Kernel<E> for FusedTransformer<E> {
+    fn forward(&mut self, params: &Params, m: usize, inputs: &HostInputs<'_, E>, b: usize) -> &[E] {
+        let HostInputs::Tokens(tokens) = inputs else {
+            unreachable!("the transformer takes tokens")
+        };
+        self.forward_impl(params, m, tokens, b);
+        &self.logits[..b * self.classes]
+    }
+
+    fn step(
+        &mut self,
+        params: &Params,
+        m: usize,
+        inputs: HostInputs<'_, E>,
+        targets: HostTargets<'_>,
+        loss: &dyn Loss,
+        b: usize,
+    ) -> f64 {
+        let HostInputs::Tokens(tokens) = inputs else {
+            unreachable!("the transformer takes tokens")
+        };
+        self.forward_impl(params, m, tokens, b);
+        let c = self.classes;
+        grow(&mut self.g_logits, b * c);
+        let total = E::loss(
+            loss,
+            &self.logits[..b * c],
+            targets,
+            &mut self.g_logits[..b * c],
+        );
+        if !total.is_finite() {
+            return total;
+        }
+        self.backward(params, m, tokens, b);
+        total
+    }
+
+    fn grads(&self) -> &[Vec<E>] {
+        &self.grads
+    }
+}
