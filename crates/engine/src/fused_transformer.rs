@@ -18,7 +18,7 @@
 
 use crate::fused::{FusedReal, HostInputs, Kernel};
 use crate::loss::{HostTargets, Loss};
-use crate::model::transformer::{Act, Norm, Readout, TransformerConfig};
+use crate::model::transformer::{Act, Norm, Pos, Readout, TransformerConfig};
 use crate::params::{ParamSpec, Params};
 use faer::{Accum, MatMut, MatRef, Par};
 
@@ -299,7 +299,7 @@ impl<E: FusedReal> FusedTransformer<E> {
             positions,
             causal: cfg.causal,
             w_e: index("embed.W_E")?,
-            w_pos: if cfg.pos {
+            w_pos: if cfg.pos == Pos::Learned {
                 Some(index("pos_embed.W_pos")?)
             } else {
                 None

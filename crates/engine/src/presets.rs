@@ -67,6 +67,34 @@ pub const PRESETS: &[(&str, &str)] = &[
         "barak2022-online",
         include_str!("../presets/barak2022-online.toml"),
     ),
+    ("modadd-quick", include_str!("../presets/modadd-quick.toml")),
+    (
+        "nanda2023-add113",
+        include_str!("../presets/nanda2023-add113.toml"),
+    ),
+    (
+        "power2022-div97",
+        include_str!("../presets/power2022-div97.toml"),
+    ),
+    ("power2022-s5", include_str!("../presets/power2022-s5.toml")),
+    ("grokfast-ema", include_str!("../presets/grokfast-ema.toml")),
+    (
+        "grokfast-ema-baseline",
+        include_str!("../presets/grokfast-ema-baseline.toml"),
+    ),
+    ("grokfast-ma", include_str!("../presets/grokfast-ma.toml")),
+    (
+        "grokfast-ma-baseline",
+        include_str!("../presets/grokfast-ma-baseline.toml"),
+    ),
+    (
+        "prieto2025-stablemax",
+        include_str!("../presets/prieto2025-stablemax.toml"),
+    ),
+    (
+        "liu2022-transformer-add53",
+        include_str!("../presets/liu2022-transformer-add53.toml"),
+    ),
 ];
 
 /// The TOML text of a preset.

@@ -43,6 +43,14 @@ pub enum Norm {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
+pub enum Pos {
+    /// Learned positional embeddings W_pos.
+    Learned,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Readout {
     /// The residual stream at the last position.
     Last,
@@ -67,8 +75,7 @@ pub struct TransformerConfig {
     pub d_mlp: usize,
     pub act_fn: Act,
     pub norm: Norm,
-    /// Learned positional embeddings.
-    pub pos: bool,
+    pub pos: Pos,
     pub causal: bool,
     pub tied: bool,
     pub readout: Readout,
@@ -93,7 +100,13 @@ pub fn read(r: &mut Reader) -> Result<Arc<dyn ModelSpec>, ConfigError> {
         "none" => Norm::None,
         _ => Norm::Pre,
     };
-    let pos = r.choice_or("pos", "learned", &["learned", "none"])? == "learned";
+    let pos = match r
+        .choice_or("pos", "learned", &["learned", "none"])?
+        .as_str()
+    {
+        "none" => Pos::None,
+        _ => Pos::Learned,
+    };
     let causal = r.bool_or("causal", true)?;
     let tied = r.bool_or("tied", false)?;
     let readout = match r
@@ -163,7 +176,7 @@ impl ModelSpec for TransformerConfig {
         let c = self.clone();
         let (d, h, dh) = (c.d_model, c.n_heads, c.d_head);
         let mut specs = vec![ParamSpec::new("embed.W_E", &[vocab, d])];
-        if c.pos {
+        if c.pos == Pos::Learned {
             specs.push(ParamSpec::new("pos_embed.W_pos", &[positions, d]));
         }
         let ln = |specs: &mut Vec<ParamSpec>, name: &str| {
@@ -384,7 +397,7 @@ impl Model for Transformer {
             .collect();
         let mut resid: Tensor<4> = Tensor::stack(embedded, 2); // [M, B, P, d]
         resid = point(hooks, "hook_embed", resid);
-        if self.cfg.pos {
+        if self.cfg.pos == Pos::Learned {
             let w_pos = p.get("pos_embed.W_pos").clone().reshape([m, 1, pn, d]);
             resid = if hooks.idle() {
                 resid + w_pos
@@ -449,7 +462,7 @@ impl Model for Transformer {
     fn hook_points(&self) -> Vec<(String, usize)> {
         let (pn, d) = (self.positions, self.cfg.d_model);
         let mut v = vec![("hook_embed".to_string(), pn * d)];
-        if self.cfg.pos {
+        if self.cfg.pos == Pos::Learned {
             v.push(("hook_pos_embed".into(), pn * d));
         }
         for l in 0..self.cfg.n_layers {
