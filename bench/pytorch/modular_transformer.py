@@ -64,6 +64,8 @@ def parse_args():
     ap.add_argument("--batch", type=int, default=0, help="minibatch size (0: full batch)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-stop", action="store_true",
+                    help="grok mode: run all --steps instead of stopping at 99%% validation accuracy")
     ap.add_argument("--grokfast-alpha", type=float, default=0.98)
     ap.add_argument("--grokfast-lambda", type=float, default=0.0, help="> 0 turns Grokfast-EMA on")
     a = ap.parse_args()
@@ -258,7 +260,7 @@ def main():
                 res["step_val_99"] = s
             print(f"step {s}: train acc {tr_acc:.4f}, val acc {va_acc:.4f} "
                   f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
-            if res["step_val_99"] is not None or s == a.steps:
+            if (res["step_val_99"] is not None and not a.no_stop) or s == a.steps:
                 break
         step()
         s += 1

@@ -1,6 +1,7 @@
 //! `groklab quickstart`: the main job on the embedded default. Trains `liu2022-toy`, puts the
 //! effective theory beside it (does this training set pin the representation down, and how fast),
-//! and prints a short summary.
+//! and prints a short summary. `--transformer` trains `modadd-quick` instead: a transformer grokking
+//! modular addition.
 
 use super::CliError;
 use groklab_engine::run::execute;
@@ -24,9 +25,15 @@ pub struct Args {
     /// Print the run's summary.json to stdout.
     #[arg(long)]
     json: bool,
+    /// Train a transformer on modular addition instead (`modadd-quick`: groks in about a minute).
+    #[arg(long)]
+    transformer: bool,
 }
 
 pub fn run(a: Args) -> Result<(), CliError> {
+    if a.transformer {
+        return transformer(a);
+    }
     let mut config = groklab_engine::presets::load("liu2022-toy")?;
     config.seed = a.seed;
     let Some(task) = config.task.get::<Addition>() else {
@@ -77,6 +84,35 @@ pub fn run(a: Args) -> Result<(), CliError> {
         } else {
             "it did not generalise within the budget"
         },
+        summary.phase.as_str(),
+        dir.display()
+    );
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).map_err(|e| CliError::Work(e.to_string()))?
+        );
+    }
+    Ok(())
+}
+
+/// `quickstart --transformer`: `modadd-quick`, and when it fitted and generalised.
+fn transformer(a: Args) -> Result<(), CliError> {
+    let mut config = groklab_engine::presets::load("modadd-quick")?;
+    config.seed = a.seed;
+    eprintln!(
+        "groklab quickstart --transformer: {} (seed {})",
+        config.description, config.seed
+    );
+    let out = super::train::out_dir(a.out, a.overwrite, "quickstart-transformer".into());
+    let (summary, dir) = execute(&config, &out, &TrainOptions { progress: true })?;
+    super::train::print_human(&summary, &dir);
+    let at = |s: Option<usize>| s.map_or("never".to_string(), |s| format!("step {s}"));
+    eprintln!(
+        "verdict: training accuracy reached {:.0}% at {}, validation at {} (phase {}); plots and data in {}",
+        100.0 * config.phase.acc_threshold,
+        at(summary.steps_to_train_acc),
+        at(summary.steps_to_val_acc),
         summary.phase.as_str(),
         dir.display()
     );

@@ -21,6 +21,7 @@ use crate::loss::{HostTargets, Loss};
 use crate::model::transformer::{Act, Norm, Pos, Readout, TransformerConfig};
 use crate::params::{ParamSpec, Params};
 use faer::{Accum, MatMut, MatRef, Par};
+use rayon::prelude::*;
 
 /// Products big enough to split over the cores (smaller ones run on the calling thread).
 const PARALLEL_FLOPS: usize = 1 << 21;
@@ -71,20 +72,60 @@ fn grow<E: FusedReal>(v: &mut Vec<E>, n: usize) {
 }
 
 /// Column sums of g [rows, acc.len()] added to acc.
+/// Passes over more elements than this split over the cores (below, a task costs more than it saves).
+const PARALLEL_ELEMENTS: usize = 1 << 15;
+
+/// Column sums of g [rows, acc.len()] added to acc; wide passes split the columns over the cores.
 fn add_colsums<E: FusedReal>(acc: &mut [E], g: &[E]) {
-    for row in g.chunks(acc.len()) {
-        for (a, &v) in acc.iter_mut().zip(row) {
-            *a += v;
+    let w = acc.len();
+    fn part<E: FusedReal>(acc: &mut [E], g: &[E], w: usize, off: usize) {
+        for row in g.chunks(w) {
+            for (a, &v) in acc.iter_mut().zip(&row[off..]) {
+                *a += v;
+            }
         }
+    }
+    if g.len() >= PARALLEL_ELEMENTS && w >= 32 {
+        let half = w / 2;
+        let (lo, hi) = acc.split_at_mut(half);
+        rayon::join(|| part(lo, g, w, 0), || part(hi, g, w, half));
+    } else {
+        part(acc, g, w, 0);
+    }
+}
+
+/// Rows of x [rows, width] in blocks over the cores (wide passes) or in one go; `f` gets the
+/// block's first row.
+fn par_rows<E: FusedReal>(x: &mut [E], width: usize, f: impl Fn(usize, &mut [E]) + Sync) {
+    if x.len() >= PARALLEL_ELEMENTS {
+        let block = (PARALLEL_ELEMENTS / 4 / width.max(1)).max(1) * width;
+        x.par_chunks_mut(block)
+            .enumerate()
+            .for_each(|(i, c)| f(i * block / width.max(1), c));
+    } else {
+        f(0, x);
     }
 }
 
 fn add_bias<E: FusedReal>(x: &mut [E], bias: &[E]) {
-    for row in x.chunks_mut(bias.len()) {
-        for (o, &v) in row.iter_mut().zip(bias) {
-            *o += v;
+    par_rows(x, bias.len(), |_, rows| {
+        for row in rows.chunks_mut(bias.len()) {
+            for (o, &v) in row.iter_mut().zip(bias) {
+                *o += v;
+            }
         }
-    }
+    });
+}
+
+/// relu(x + bias) in place.
+fn add_bias_relu<E: FusedReal>(x: &mut [E], bias: &[E]) {
+    par_rows(x, bias.len(), |_, rows| {
+        for row in rows.chunks_mut(bias.len()) {
+            for (o, &v) in row.iter_mut().zip(bias) {
+                *o = (*o + v).max(E::zero());
+            }
+        }
+    });
 }
 
 /// LayerNorm of `rows` rows of width d (eps 1e-5, biased variance): out = xhat w + b, keeping xhat
@@ -172,7 +213,11 @@ struct LayerBufs<E> {
     a: Vec<E>,
     xhat1: Vec<E>,
     rstd1: Vec<E>,
-    qkv: Vec<E>,
+    /// The sublayer inputs at the query rows [B nq, d] (when nq < P).
+    a_q: Vec<E>,
+    /// Queries at the query rows [B nq, H dh]; keys and values at every row [B P, 2 H dh].
+    q: Vec<E>,
+    kv: Vec<E>,
     /// [B, H, nq, P]
     pattern: Vec<E>,
     /// [B nq, H dh]
@@ -211,8 +256,10 @@ pub struct FusedTransformer<E> {
     read: Vec<E>,
     logits: Vec<E>,
     /// Packed [d, 3 H dh] projection and [3 H dh] bias of the current layer.
-    wqkv: Vec<E>,
-    bqkv: Vec<E>,
+    wq: Vec<E>,
+    bq: Vec<E>,
+    wkv: Vec<E>,
+    bkv: Vec<E>,
     /// Scratch gradients.
     g_logits: Vec<E>,
     g_x: Vec<E>,
@@ -220,9 +267,13 @@ pub struct FusedTransformer<E> {
     g_tmp: Vec<E>,
     g_hidden: Vec<E>,
     g_z: Vec<E>,
-    g_qkv: Vec<E>,
-    g_wqkv: Vec<E>,
-    g_bqkv: Vec<E>,
+    g_q: Vec<E>,
+    g_kv: Vec<E>,
+    g_wq: Vec<E>,
+    g_wkv: Vec<E>,
+    g_bq: Vec<E>,
+    g_bkv: Vec<E>,
+    g_tmp_q: Vec<E>,
     pub grads: Vec<Vec<E>>,
 }
 
@@ -318,17 +369,23 @@ impl<E: FusedReal> FusedTransformer<E> {
             fin_rstd: Vec::new(),
             read: Vec::new(),
             logits: Vec::new(),
-            wqkv: Vec::new(),
-            bqkv: Vec::new(),
+            wq: Vec::new(),
+            bq: Vec::new(),
+            wkv: Vec::new(),
+            bkv: Vec::new(),
             g_logits: Vec::new(),
             g_x: Vec::new(),
             g_mid: Vec::new(),
             g_tmp: Vec::new(),
             g_hidden: Vec::new(),
             g_z: Vec::new(),
-            g_qkv: Vec::new(),
-            g_wqkv: Vec::new(),
-            g_bqkv: Vec::new(),
+            g_q: Vec::new(),
+            g_kv: Vec::new(),
+            g_wq: Vec::new(),
+            g_wkv: Vec::new(),
+            g_bq: Vec::new(),
+            g_bkv: Vec::new(),
+            g_tmp_q: Vec::new(),
             grads: specs.iter().map(|s| vec![E::zero(); s.numel()]).collect(),
         })
     }
@@ -342,23 +399,31 @@ impl<E: FusedReal> FusedTransformer<E> {
         }
     }
 
-    /// Packs layer l's W_Q, W_K, W_V [H, d, dh] into one [d, 3 H dh] matrix (heads major within each).
+    /// Packs layer l's W_Q [H, d, dh] into one [d, H dh] matrix and W_K, W_V into one [d, 2 H dh]
+    /// (heads major within each).
     fn pack(&mut self, params: &Params, m: usize, l: usize) {
         let (d, h, dh) = (self.d, self.heads, self.dh);
-        let w3 = 3 * h * dh;
-        grow(&mut self.wqkv, d * w3);
-        grow(&mut self.bqkv, w3);
+        let hd = h * dh;
+        grow(&mut self.wq, d * hd);
+        grow(&mut self.bq, hd);
+        grow(&mut self.wkv, d * 2 * hd);
+        grow(&mut self.bkv, 2 * hd);
         for which in 0..3 {
             let w = value(params, self.layers[l].qkv_w[which], m);
             let b = value(params, self.layers[l].qkv_b[which], m);
+            let (dst, bias, width, off) = if which == 0 {
+                (&mut self.wq, &mut self.bq, hd, 0)
+            } else {
+                (&mut self.wkv, &mut self.bkv, 2 * hd, (which - 1) * hd)
+            };
             for hh in 0..h {
                 for r in 0..d {
                     let src = &w[(hh * d + r) * dh..(hh * d + r + 1) * dh];
-                    let at = r * w3 + which * h * dh + hh * dh;
-                    self.wqkv[at..at + dh].copy_from_slice(src);
+                    let at = r * width + off + hh * dh;
+                    dst[at..at + dh].copy_from_slice(src);
                 }
             }
-            self.bqkv[which * h * dh..(which + 1) * h * dh].copy_from_slice(b);
+            bias[off..off + hd].copy_from_slice(b);
         }
     }
 
@@ -406,62 +471,78 @@ impl<E: FusedReal> FusedTransformer<E> {
                 }
                 None => bf.a[..rows * d].copy_from_slice(&x[..rows * d]),
             }
-            grow(&mut bf.qkv, rows * 3 * hd);
+            let qrows = b * nq;
+            if nq < pn {
+                grow(&mut bf.a_q, qrows * d);
+                for k in 0..b {
+                    let src = (k * pn + q0) * d;
+                    bf.a_q[k * nq * d..(k + 1) * nq * d].copy_from_slice(&bf.a[src..src + nq * d]);
+                }
+            }
+            let a_q: &[E] = if nq < pn { &bf.a_q } else { &bf.a };
+            grow(&mut bf.q, qrows * hd);
+            gemm(&mut bf.q, a_q, &self.wq, qrows, d, hd, false, false, false);
+            add_bias(&mut bf.q[..qrows * hd], &self.bq[..hd]);
+            grow(&mut bf.kv, rows * 2 * hd);
             gemm(
-                &mut bf.qkv,
+                &mut bf.kv,
                 &bf.a,
-                &self.wqkv,
+                &self.wkv,
                 rows,
                 d,
-                3 * hd,
+                2 * hd,
                 false,
                 false,
                 false,
             );
-            add_bias(&mut bf.qkv[..rows * 3 * hd], &self.bqkv[..3 * hd]);
+            add_bias(&mut bf.kv[..rows * 2 * hd], &self.bkv[..2 * hd]);
             grow(&mut bf.pattern, b * h * nq * pn);
             grow(&mut bf.z, b * nq * hd);
-            let qkv = &bf.qkv;
-            for s in 0..b {
-                for hh in 0..h {
-                    for ii in 0..nq {
-                        let i = q0 + ii;
-                        let q = &qkv[(s * pn + i) * 3 * hd + hh * dh..][..dh];
-                        let pat = &mut bf.pattern[((s * h + hh) * nq + ii) * pn..][..pn];
-                        let top = if self.causal { i + 1 } else { pn };
-                        let mut max = E::neg_infinity();
-                        for j in 0..top {
-                            let k = &qkv[(s * pn + j) * 3 * hd + hd + hh * dh..][..dh];
-                            let v =
-                                q.iter().zip(k).fold(E::zero(), |a, (&x, &y)| a + x * y) * scale;
-                            pat[j] = v;
-                            max = max.max(v);
-                        }
-                        let mut z = E::zero();
-                        for pj in pat[..top].iter_mut() {
-                            *pj = (*pj - max).exp();
-                            z += *pj;
-                        }
-                        let inv = E::one() / z;
-                        for pj in pat[..top].iter_mut() {
-                            *pj *= inv;
-                        }
-                        for pj in pat[top..].iter_mut() {
-                            *pj = E::zero();
-                        }
-                        let zo = &mut bf.z[(s * nq + ii) * hd + hh * dh..][..dh];
-                        zo.fill(E::zero());
-                        for (j, &pj) in pat[..top].iter().enumerate() {
-                            let v = &qkv[(s * pn + j) * 3 * hd + 2 * hd + hh * dh..][..dh];
-                            for (o, &vv) in zo.iter_mut().zip(v) {
-                                *o += pj * vv;
+            let (q, kv, causal) = (&bf.q, &bf.kv, self.causal);
+            // samples are independent: one task per sample, over the cores
+            bf.pattern[..b * h * nq * pn]
+                .par_chunks_mut(h * nq * pn)
+                .zip(bf.z[..b * nq * hd].par_chunks_mut(nq * hd))
+                .enumerate()
+                .for_each(|(s, (pat_s, z_s))| {
+                    for hh in 0..h {
+                        for ii in 0..nq {
+                            let i = q0 + ii;
+                            let qv = &q[(s * nq + ii) * hd + hh * dh..][..dh];
+                            let pat = &mut pat_s[(hh * nq + ii) * pn..][..pn];
+                            let top = if causal { i + 1 } else { pn };
+                            let mut max = E::neg_infinity();
+                            for j in 0..top {
+                                let k = &kv[(s * pn + j) * 2 * hd + hh * dh..][..dh];
+                                let v = qv.iter().zip(k).fold(E::zero(), |a, (&x, &y)| a + x * y)
+                                    * scale;
+                                pat[j] = v;
+                                max = max.max(v);
+                            }
+                            for pj in pat[..top].iter_mut() {
+                                *pj -= max;
+                            }
+                            E::exp_in_place(&mut pat[..top]);
+                            let z = pat[..top].iter().fold(E::zero(), |a, &b| a + b);
+                            let inv = E::one() / z;
+                            for pj in pat[..top].iter_mut() {
+                                *pj *= inv;
+                            }
+                            for pj in pat[top..].iter_mut() {
+                                *pj = E::zero();
+                            }
+                            let zo = &mut z_s[ii * hd + hh * dh..][..dh];
+                            zo.fill(E::zero());
+                            for (j, &pj) in pat[..top].iter().enumerate() {
+                                let v = &kv[(s * pn + j) * 2 * hd + hd + hh * dh..][..dh];
+                                for (o, &vv) in zo.iter_mut().zip(v) {
+                                    *o += pj * vv;
+                                }
                             }
                         }
                     }
-                }
-            }
+                });
             // x_mid = x at the query rows + z W_O + b_O, into `out`
-            let qrows = b * nq;
             grow(&mut bf.out, qrows * d);
             gemm(
                 &mut bf.out,
@@ -520,10 +601,7 @@ impl<E: FusedReal> FusedTransformer<E> {
                     false,
                     false,
                 );
-                add_bias(&mut bf.hidden[..qrows * f], value(params, b_in, m));
-                for v in bf.hidden[..qrows * f].iter_mut() {
-                    *v = v.max(E::zero());
-                }
+                add_bias_relu(&mut bf.hidden[..qrows * f], value(params, b_in, m));
                 // out += hidden W_out + b_out
                 gemm(
                     &mut bf.out,
@@ -669,11 +747,14 @@ impl<E: FusedReal> FusedTransformer<E> {
                     true,
                     false,
                 );
-                for (g, &hv) in self.g_hidden[..qrows * f].iter_mut().zip(&bf.hidden) {
-                    if hv <= E::zero() {
-                        *g = E::zero();
+                let hidden = &bf.hidden;
+                par_rows(&mut self.g_hidden[..qrows * f], f, |r0, g| {
+                    for (g, &hv) in g.iter_mut().zip(&hidden[r0 * f..]) {
+                        if hv <= E::zero() {
+                            *g = E::zero();
+                        }
                     }
-                }
+                });
                 gemm(
                     &mut self.grads[w_in],
                     &bf.m,
@@ -745,81 +826,145 @@ impl<E: FusedReal> FusedTransformer<E> {
                 true,
                 false,
             );
-            // attention
-            grow(&mut self.g_qkv, rows * 3 * hd);
-            self.g_qkv[..rows * 3 * hd].fill(E::zero());
-            let qkv = &bf.qkv;
-            let mut dp = vec![E::zero(); pn];
-            for s in 0..b {
-                for hh in 0..h {
-                    for ii in 0..nq {
-                        let i = q0 + ii;
-                        let top = if self.causal { i + 1 } else { pn };
-                        let pat = &bf.pattern[((s * h + hh) * nq + ii) * pn..][..pn];
-                        let gz = &self.g_z[(s * nq + ii) * hd + hh * dh..][..dh];
-                        let mut dot = E::zero();
-                        for j in 0..top {
-                            let vo = (s * pn + j) * 3 * hd + 2 * hd + hh * dh;
-                            let v = &qkv[vo..vo + dh];
-                            dp[j] = gz.iter().zip(v).fold(E::zero(), |a, (&x, &y)| a + x * y);
-                            dot += pat[j] * dp[j];
-                            for (gv, &g) in self.g_qkv[vo..vo + dh].iter_mut().zip(gz) {
-                                *gv += pat[j] * g;
+            // attention, one task per sample: each writes its own rows of g_q and g_kv
+            grow(&mut self.g_q, qrows * hd);
+            grow(&mut self.g_kv, rows * 2 * hd);
+            self.g_kv[..rows * 2 * hd].fill(E::zero());
+            let (q, kv, g_z, causal) = (&bf.q, &bf.kv, &self.g_z, self.causal);
+            let pattern = &bf.pattern;
+            self.g_q[..qrows * hd]
+                .par_chunks_mut(nq * hd)
+                .zip(self.g_kv[..rows * 2 * hd].par_chunks_mut(pn * 2 * hd))
+                .enumerate()
+                .for_each(|(s, (gq_s, gkv_s))| {
+                    gq_s.fill(E::zero());
+                    let mut dp = vec![E::zero(); pn];
+                    for hh in 0..h {
+                        for ii in 0..nq {
+                            let i = q0 + ii;
+                            let top = if causal { i + 1 } else { pn };
+                            let pat = &pattern[((s * h + hh) * nq + ii) * pn..][..pn];
+                            let gz = &g_z[(s * nq + ii) * hd + hh * dh..][..dh];
+                            let mut dot = E::zero();
+                            for j in 0..top {
+                                let vo = j * 2 * hd + hd + hh * dh;
+                                let v = &kv[s * pn * 2 * hd + vo..][..dh];
+                                dp[j] = gz.iter().zip(v).fold(E::zero(), |a, (&x, &y)| a + x * y);
+                                dot += pat[j] * dp[j];
+                                for (gv, &g) in gkv_s[vo..vo + dh].iter_mut().zip(gz) {
+                                    *gv += pat[j] * g;
+                                }
                             }
-                        }
-                        let qo = (s * pn + i) * 3 * hd + hh * dh;
-                        for j in 0..top {
-                            let ds = pat[j] * (dp[j] - dot) * scale;
-                            let ko = (s * pn + j) * 3 * hd + hd + hh * dh;
-                            for e in 0..dh {
-                                let (qv, kv) = (qkv[qo + e], qkv[ko + e]);
-                                self.g_qkv[qo + e] += ds * kv;
-                                self.g_qkv[ko + e] += ds * qv;
+                            let qo = ii * hd + hh * dh;
+                            let qv = &q[s * nq * hd + qo..][..dh];
+                            for j in 0..top {
+                                let ds = pat[j] * (dp[j] - dot) * scale;
+                                let ko = j * 2 * hd + hh * dh;
+                                let kvv = &kv[s * pn * 2 * hd + ko..][..dh];
+                                for e in 0..dh {
+                                    gq_s[qo + e] += ds * kvv[e];
+                                    gkv_s[ko + e] += ds * qv[e];
+                                }
                             }
                         }
                     }
-                }
-            }
-            // the packed projection
-            grow(&mut self.g_wqkv, d * 3 * hd);
+                });
+            // the packed projections
+            let a_q: &[E] = if nq < pn { &bf.a_q } else { &bf.a };
+            grow(&mut self.g_wq, d * hd);
             gemm(
-                &mut self.g_wqkv,
-                &bf.a,
-                &self.g_qkv,
+                &mut self.g_wq,
+                a_q,
+                &self.g_q,
                 d,
-                rows,
-                3 * hd,
+                qrows,
+                hd,
                 true,
                 false,
                 false,
             );
-            grow(&mut self.g_bqkv, 3 * hd);
-            self.g_bqkv[..3 * hd].fill(E::zero());
-            add_colsums(&mut self.g_bqkv[..3 * hd], &self.g_qkv[..rows * 3 * hd]);
+            grow(&mut self.g_wkv, d * 2 * hd);
+            gemm(
+                &mut self.g_wkv,
+                &bf.a,
+                &self.g_kv,
+                d,
+                rows,
+                2 * hd,
+                true,
+                false,
+                false,
+            );
+            grow(&mut self.g_bq, hd);
+            self.g_bq[..hd].fill(E::zero());
+            add_colsums(&mut self.g_bq[..hd], &self.g_q[..qrows * hd]);
+            grow(&mut self.g_bkv, 2 * hd);
+            self.g_bkv[..2 * hd].fill(E::zero());
+            add_colsums(&mut self.g_bkv[..2 * hd], &self.g_kv[..rows * 2 * hd]);
             for which in 0..3 {
                 let (wi, bi) = (idx.qkv_w[which], idx.qkv_b[which]);
+                let (src, bsrc, width, off) = if which == 0 {
+                    (&self.g_wq, &self.g_bq, hd, 0)
+                } else {
+                    (&self.g_wkv, &self.g_bkv, 2 * hd, (which - 1) * hd)
+                };
                 for hh in 0..h {
                     for r in 0..d {
-                        let at = r * 3 * hd + which * hd + hh * dh;
+                        let at = r * width + off + hh * dh;
                         self.grads[wi][(hh * d + r) * dh..(hh * d + r + 1) * dh]
-                            .copy_from_slice(&self.g_wqkv[at..at + dh]);
+                            .copy_from_slice(&src[at..at + dh]);
                     }
                 }
-                self.grads[bi].copy_from_slice(&self.g_bqkv[which * hd..(which + 1) * hd]);
+                self.grads[bi].copy_from_slice(&bsrc[off..off + hd]);
             }
-            // gradient of the layer's input residual: through the projection (and LN1), plus the
+            // gradient of the layer's input residual: through the projections (and LN1), plus the
             // residual path at the query rows
             gemm(
                 &mut self.g_tmp,
-                &self.g_qkv,
-                &self.wqkv,
+                &self.g_kv,
+                &self.wkv,
                 rows,
-                3 * hd,
+                2 * hd,
                 d,
                 false,
                 true,
                 false,
             );
+            if nq == pn {
+                gemm(
+                    &mut self.g_tmp,
+                    &self.g_q,
+                    &self.wq,
+                    rows,
+                    hd,
+                    d,
+                    false,
+                    true,
+                    true,
+                );
+            } else {
+                grow(&mut self.g_tmp_q, qrows * d);
+                gemm(
+                    &mut self.g_tmp_q,
+                    &self.g_q,
+                    &self.wq,
+                    qrows,
+                    hd,
+                    d,
+                    false,
+                    true,
+                    false,
+                );
+                for k in 0..b {
+                    let dst = (k * pn + q0) * d;
+                    for (g, &v) in self.g_tmp[dst..dst + nq * d]
+                        .iter_mut()
+                        .zip(&self.g_tmp_q[k * nq * d..(k + 1) * nq * d])
+                    {
+                        *g += v;
+                    }
+                }
+            }
             match idx.ln1 {
                 Some((wi, bi)) => {
                     let (dw, db) = two(&mut self.grads, wi, bi);

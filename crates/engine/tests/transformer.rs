@@ -224,13 +224,75 @@ fn gradients_match_finite_differences() {
     }
 }
 
+fn check(c: &Config, extra: &str) {
+    use groklab_engine::fused::{HostInputs, Kernel};
+    use groklab_engine::fused_transformer::FusedTransformer;
+    use groklab_engine::loss::HostTargets;
+    let model = c.build_model();
+    let t = model.transformer().unwrap();
+    let mut fused =
+        FusedTransformer::<f64>::new(&t.cfg, t.vocab, t.positions, t.classes, model.specs())
+            .unwrap_or_else(|| panic!("[{extra}] not covered"));
+    let data = c.dataset();
+    let p = params_of(&*model, 4);
+    let ad = Device::flex().autodiff();
+    let rows = vec![(0..data.train.len()).collect::<Vec<usize>>()];
+    let enc =
+        groklab_engine::head::Encoding::new(model.head(), c.task.shape().output, None, c.seed);
+    let b = batch::batch(
+        &[&data.train],
+        &[&enc],
+        &rows,
+        c.loss.wants(),
+        &ad,
+        Precision::F64,
+    );
+    let leaves = p.tensors(&ad).require_grad();
+    let out = model.forward(&leaves, &b.inputs, &mut Hooks::none());
+    let want_out: Vec<f64> = out.clone().into_data().iter::<f64>().collect();
+    let loss = c.loss.train(out, &b.targets);
+    let want_loss: f64 = loss.clone().into_data().iter::<f64>().sum();
+    let grads = loss.sum().backward();
+    let want: Vec<Vec<f64>> = leaves
+        .tensors()
+        .iter()
+        .map(|t| t.grad(&grads).unwrap().into_data().iter::<f64>().collect())
+        .collect();
+    let Features::Tokens(tokens) = &data.train.x else {
+        panic!("tokens")
+    };
+    let n = data.train.len();
+    let got_out = fused
+        .forward(&p, 0, &HostInputs::Tokens(tokens), n)
+        .to_vec();
+    for (a, w) in got_out.iter().zip(&want_out) {
+        assert!((a - w).abs() < 1e-10, "[{extra}] output {a} vs {w}");
+    }
+    let classes: Vec<usize> = (0..n).map(|k| data.train.class(k).unwrap()).collect();
+    let got_loss = fused.step(
+        &p,
+        0,
+        HostInputs::Tokens(tokens),
+        HostTargets::Classes(&classes),
+        &*c.loss,
+        n,
+    );
+    assert!((got_loss - want_loss).abs() < 1e-10, "[{extra}] loss");
+    for (spec, (g, w)) in model.specs().iter().zip(fused.grads().iter().zip(&want)) {
+        for (i, (a, b)) in g.iter().zip(w).enumerate() {
+            assert!(
+                (a - b).abs() < 1e-8 * (1.0 + b.abs()),
+                "[{extra}] {}[{i}]: fused {a} vs autodiff {b}",
+                spec.name
+            );
+        }
+    }
+}
+
 /// The fused forward/backward equals burn's autodiff (f64) on every variant it covers: outputs,
 /// loss and every parameter's gradient; and it declines the variants it does not cover.
 #[test]
 fn fused_path_equals_autodiff() {
-    use groklab_engine::fused::{HostInputs, Kernel};
-    use groklab_engine::fused_transformer::FusedTransformer;
-    use groklab_engine::loss::HostTargets;
     for extra in [
         "",
         "norm = \"none\"",
@@ -239,67 +301,17 @@ fn fused_path_equals_autodiff() {
         "n_layers = 3\nd_mlp = 0",
         "n_heads = 3\nd_head = 5",
     ] {
-        let c = tiny(extra);
-        let model = c.build_model();
-        let t = model.transformer().unwrap();
-        let mut fused =
-            FusedTransformer::<f64>::new(&t.cfg, t.vocab, t.positions, t.classes, model.specs())
-                .unwrap_or_else(|| panic!("[{extra}] not covered"));
-        let data = c.dataset();
-        let p = params_of(&*model, 4);
-        let ad = Device::flex().autodiff();
-        let rows = vec![(0..data.train.len()).collect::<Vec<usize>>()];
-        let enc =
-            groklab_engine::head::Encoding::new(model.head(), c.task.shape().output, None, c.seed);
-        let b = batch::batch(
-            &[&data.train],
-            &[&enc],
-            &rows,
-            c.loss.wants(),
-            &ad,
-            Precision::F64,
-        );
-        let leaves = p.tensors(&ad).require_grad();
-        let out = model.forward(&leaves, &b.inputs, &mut Hooks::none());
-        let want_out: Vec<f64> = out.clone().into_data().iter::<f64>().collect();
-        let loss = c.loss.train(out, &b.targets);
-        let want_loss: f64 = loss.clone().into_data().iter::<f64>().sum();
-        let grads = loss.sum().backward();
-        let want: Vec<Vec<f64>> = leaves
-            .tensors()
-            .iter()
-            .map(|t| t.grad(&grads).unwrap().into_data().iter::<f64>().collect())
-            .collect();
-        let Features::Tokens(tokens) = &data.train.x else {
-            panic!("tokens")
-        };
-        let n = data.train.len();
-        let got_out = fused
-            .forward(&p, 0, &HostInputs::Tokens(tokens), n)
-            .to_vec();
-        for (a, w) in got_out.iter().zip(&want_out) {
-            assert!((a - w).abs() < 1e-10, "[{extra}] output {a} vs {w}");
-        }
-        let classes: Vec<usize> = (0..n).map(|k| data.train.class(k).unwrap()).collect();
-        let got_loss = fused.step(
-            &p,
-            0,
-            HostInputs::Tokens(tokens),
-            HostTargets::Classes(&classes),
-            &*c.loss,
-            n,
-        );
-        assert!((got_loss - want_loss).abs() < 1e-10, "[{extra}] loss");
-        for (spec, (g, w)) in model.specs().iter().zip(fused.grads().iter().zip(&want)) {
-            for (i, (a, b)) in g.iter().zip(w).enumerate() {
-                assert!(
-                    (a - b).abs() < 1e-8 * (1.0 + b.abs()),
-                    "[{extra}] {}[{i}]: fused {a} vs autodiff {b}",
-                    spec.name
-                );
-            }
-        }
+        check(&tiny(extra), extra);
     }
+    // a wide one, so that the passes split over the cores are taken too
+    let wide = Config::from_toml(
+        "seed = 1\n[task]\nkind = \"modular\"\np = 31\ntrain = 0.6\nformat = \"a op b =\"\n\
+         [model]\nkind = \"transformer\"\nn_layers = 2\nd_model = 64\nn_heads = 4\nd_mlp = 256\n\
+         [optim.all]\nparams = [\"*\"]\n[train]\nsteps = 5\ndtype = \"f64\"\n",
+        "wide",
+    )
+    .unwrap();
+    check(&wide, "wide");
     for extra in ["norm = \"post\"", "act_fn = \"gelu\"", "tied = true"] {
         let c = tiny(extra);
         let model = c.build_model();

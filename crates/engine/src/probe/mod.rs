@@ -6,11 +6,15 @@
 //! on a hidden layer, or recording named activations ([`EvalContext::forward`]).
 //! New science is a new probe, not a new branch in the loop.
 
+pub mod embedding_dim;
+pub mod fourier;
+pub mod layer_norms;
 pub mod linear_theory;
 pub mod loss_accuracy;
 pub mod neuron_norms;
 pub mod progress;
 pub mod representation;
+pub mod softmax_collapse;
 pub mod subnetworks;
 pub mod weight_norms;
 
@@ -41,6 +45,10 @@ pub const PROBES: &[MakeProbe] = &[
     subnetworks::make,
     progress::make,
     neuron_norms::make,
+    layer_norms::make,
+    embedding_dim::make,
+    fourier::make,
+    softmax_collapse::make,
 ];
 
 /// The probes of one member.
