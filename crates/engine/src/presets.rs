@@ -95,6 +95,7 @@ pub const PRESETS: &[(&str, &str)] = &[
         "liu2022-transformer-add53",
         include_str!("../presets/liu2022-transformer-add53.toml"),
     ),
+    ("liu2022-s3", include_str!("../presets/liu2022-s3.toml")),
 ];
 
 /// The TOML text of a preset.

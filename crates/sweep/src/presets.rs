@@ -68,6 +68,14 @@ pub const SWEEPS: &[(&str, &str)] = &[
         "merrill2023-phase",
         include_str!("../presets/merrill2023-phase.toml"),
     ),
+    (
+        "liu2022-s3-wd",
+        include_str!("../presets/liu2022-s3-wd.toml"),
+    ),
+    (
+        "liu2022-transformer-add53-wd",
+        include_str!("../presets/liu2022-transformer-add53-wd.toml"),
+    ),
 ];
 
 pub fn text(name: &str) -> Option<&'static str> {

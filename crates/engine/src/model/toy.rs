@@ -3,7 +3,9 @@
 //! `nn.Linear` initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases.
 //!
 //! Keys: `d_embed`, `init_scale` (s), `d_hidden`, `act_fn`, `head` (`regression`: MSE to a fixed
-//! random vector of `d_target` per class, as the paper; `classification`: one logit per class).
+//! random vector of `d_target` per class, as the paper; `classification`: one logit per class),
+//! `combine` (`sum`: E_a + E_b; `product`: each embedding an n x n matrix, d_embed = n^2, and the
+//! decoder reads their matrix product E_a E_b: Liu et al.'s permutation-group model).
 //! Hook points: `hook_embed` (E_a + E_b), `decoder.{l}.hook_pre` and `decoder.{l}.hook_post` of
 //! every hidden layer.
 
@@ -32,6 +34,25 @@ pub struct ToyConfig {
     pub head: ToyHead,
     /// Dimension of the random regression targets (regression head only).
     pub d_target: usize,
+    /// How the positions' embeddings combine (written only when not the sum, so the resolved
+    /// configs of the addition studies read as before).
+    #[serde(skip_serializing_if = "Combine::is_sum")]
+    pub combine: Combine,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Combine {
+    /// E_a + E_b.
+    Sum,
+    /// The matrix product E_a E_b of n x n embeddings.
+    Product,
+}
+
+impl Combine {
+    fn is_sum(&self) -> bool {
+        *self == Combine::Sum
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -56,7 +77,20 @@ pub fn read(r: &mut Reader) -> Result<Arc<dyn ModelSpec>, ConfigError> {
         _ => ToyHead::Regression,
     };
     let d_target = r.usize_or("d_target", 30, 1, 4096)?;
+    let combine = match r.choice_or("combine", "sum", &["sum", "product"])?.as_str() {
+        "product" => Combine::Product,
+        _ => Combine::Sum,
+    };
+    let n = (d_embed as f64).sqrt().round() as usize;
+    if combine == Combine::Product && n * n != d_embed {
+        return Err(r.invalid(
+            "combine",
+            &toml::Value::String("product".into()),
+            format!("\"sum\", or \"product\" with d_embed a square (n x n matrices); d_embed is {d_embed}"),
+        ));
+    }
     Ok(Arc::new(ToyConfig {
+        combine,
         d_embed,
         init_scale,
         d_hidden,
@@ -169,11 +203,23 @@ impl Model for Toy {
             let idx = ids.clone().reshape([m, b, 1]).expand([m, b, d]);
             w_e.clone().gather(1, idx) // [M, B, d]
         };
-        let mut h = tokens
-            .iter()
-            .map(embed)
-            .reduce(|a, b| a + b)
-            .expect("at least one position");
+        let mut h = match self.cfg.combine {
+            Combine::Sum => tokens
+                .iter()
+                .map(embed)
+                .reduce(|a, b| a + b)
+                .expect("at least one position"),
+            Combine::Product => {
+                let n = (d as f64).sqrt().round() as usize;
+                let [_, b] = tokens[0].dims();
+                tokens
+                    .iter()
+                    .map(|ids| embed(ids).reshape([m * b, n, n]))
+                    .reduce(|x, y| x.matmul(y))
+                    .expect("at least one position")
+                    .reshape([m, b, d])
+            }
+        };
         h = hooks.point("hook_embed", h);
         let last = self.layers.len() - 1;
         for (l, layer) in self.layers.iter().enumerate() {
@@ -209,6 +255,10 @@ impl Model for Toy {
     }
 
     fn stack(&self) -> Option<Stack> {
+        // the fused path sums embeddings; products take burn's autodiff
+        if self.cfg.combine != Combine::Sum {
+            return None;
+        }
         Some(Stack {
             input: StackInput::SumOfEmbeddings {
                 table: "embed.W_E".into(),
