@@ -1,5 +1,6 @@
 //! The fused forward/backward of the transformer (pre-LN or no LayerNorm, ReLU MLPs, learned or no
-//! positions, causal or not, untied unembedding read at the last position): one member's step on
+//! positions, causal or not, untied unembedding read at the last position or at every position
+//! concatenated): one member's step on
 //! host memory with faer products, written out by hand, into buffers allocated once.
 //!
 //! Rows are samples times positions, row b P + p. Two things make it cheaper than the general
@@ -241,6 +242,8 @@ pub struct FusedTransformer<E> {
     classes: usize,
     positions: usize,
     causal: bool,
+    /// The unembedding reads every position's residual, concatenated (Liu et al.'s encoder).
+    concat: bool,
     w_e: usize,
     w_pos: Option<usize>,
     layers: Vec<LayerIdx>,
@@ -279,7 +282,7 @@ pub struct FusedTransformer<E> {
 
 impl<E: FusedReal> FusedTransformer<E> {
     /// The fused step of a transformer with settings `cfg`, or None where it does not cover them
-    /// (post-LN, GELU, tied or concatenated readouts take burn's autodiff).
+    /// (post-LN, GELU and tied unembeddings take burn's autodiff).
     pub fn new(
         cfg: &TransformerConfig,
         vocab: usize,
@@ -289,9 +292,6 @@ impl<E: FusedReal> FusedTransformer<E> {
     ) -> Option<FusedTransformer<E>> {
         let _ = vocab;
         if cfg.norm == Norm::Post || cfg.act_fn != Act::Relu || cfg.tied {
-            return None;
-        }
-        if cfg.readout != Readout::Last {
             return None;
         }
         let index = |name: &str| specs.iter().position(|s| s.name == name);
@@ -349,6 +349,7 @@ impl<E: FusedReal> FusedTransformer<E> {
             classes,
             positions,
             causal: cfg.causal,
+            concat: cfg.readout == Readout::Concat,
             w_e: index("embed.W_E")?,
             w_pos: if cfg.pos == Pos::Learned {
                 Some(index("pos_embed.W_pos")?)
@@ -390,9 +391,10 @@ impl<E: FusedReal> FusedTransformer<E> {
         })
     }
 
-    /// Query positions of layer l: all, or the last alone in the last layer.
+    /// Query positions of layer l: all, or the last alone in the last layer when only the last
+    /// position is read.
     fn nq(&self, l: usize) -> usize {
-        if l + 1 == self.n_layers {
+        if l + 1 == self.n_layers && !self.concat {
             1
         } else {
             self.positions
@@ -617,13 +619,15 @@ impl<E: FusedReal> FusedTransformer<E> {
                 add_bias(&mut bf.out[..qrows * d], value(params, b_out, m));
             }
         }
-        // the last layer's output is the last position's residual [B, d]
+        // the last layer's output: the last position's residual [B, d], or every position's
+        // [B P, d], which row-major is the concatenation [B, P d]
+        let nr = self.nq(self.n_layers - 1);
         let last = &self.bufs[self.n_layers - 1].out;
-        grow(&mut self.read, b * d);
+        grow(&mut self.read, b * nr * d);
         match self.ln_final {
             Some((wi, bi)) => {
-                grow(&mut self.fin_xhat, b * d);
-                grow(&mut self.fin_rstd, b);
+                grow(&mut self.fin_xhat, b * nr * d);
+                grow(&mut self.fin_rstd, b * nr);
                 ln_forward(
                     last,
                     value(params, wi, m),
@@ -631,11 +635,11 @@ impl<E: FusedReal> FusedTransformer<E> {
                     &mut self.read,
                     &mut self.fin_xhat,
                     &mut self.fin_rstd,
-                    b,
+                    b * nr,
                     d,
                 );
             }
-            None => self.read[..b * d].copy_from_slice(&last[..b * d]),
+            None => self.read[..b * nr * d].copy_from_slice(&last[..b * nr * d]),
         }
         let c = self.classes;
         grow(&mut self.logits, b * c);
@@ -644,7 +648,7 @@ impl<E: FusedReal> FusedTransformer<E> {
             &self.read,
             value(params, self.w_u, m),
             b,
-            d,
+            nr * d,
             c,
             false,
             false,
@@ -668,11 +672,12 @@ impl<E: FusedReal> FusedTransformer<E> {
             g.fill(E::zero());
         }
         // unembedding
+        let nr = self.nq(self.n_layers - 1);
         gemm(
             &mut self.grads[self.w_u],
             &self.read,
             &self.g_logits,
-            d,
+            nr * d,
             b,
             c,
             true,
@@ -688,7 +693,7 @@ impl<E: FusedReal> FusedTransformer<E> {
             value(params, self.w_u, m),
             b,
             c,
-            d,
+            nr * d,
             false,
             true,
             false,
@@ -704,12 +709,12 @@ impl<E: FusedReal> FusedTransformer<E> {
                     dw,
                     db,
                     &mut self.g_x,
-                    b,
+                    b * nr,
                     d,
                     false,
                 );
             }
-            None => self.g_x[..b * d].copy_from_slice(&self.g_tmp[..b * d]),
+            None => self.g_x[..b * nr * d].copy_from_slice(&self.g_tmp[..b * nr * d]),
         }
         let scale = E::of(1.0 / (dh as f64).sqrt());
         for l in (0..self.n_layers).rev() {

@@ -300,6 +300,8 @@ fn fused_path_equals_autodiff() {
         "n_layers = 1\nnorm = \"none\"",
         "n_layers = 3\nd_mlp = 0",
         "n_heads = 3\nd_head = 5",
+        "readout = \"concat\"\ncausal = false\npos = \"none\"",
+        "readout = \"concat\"\nnorm = \"none\"\nn_layers = 1",
     ] {
         check(&tiny(extra), extra);
     }
