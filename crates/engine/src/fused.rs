@@ -117,7 +117,9 @@ pub trait Kernel<E>: Send {
     /// The forward pass of member `m` on `b` samples; returns the outputs [b, d_out].
     fn forward(&mut self, params: &Params, m: usize, inputs: &HostInputs<'_, E>, b: usize) -> &[E];
     /// Forward, loss and backward of member `m` on one batch: the mean loss, with the member's
-    /// gradient left in [`Kernel::grads`] (not computed when the loss is not finite).
+    /// gradient left in [`Kernel::grads`] (not computed when the loss is not finite). `dropout`
+    /// is the member's (seed, step) for models that drop units in training.
+    #[allow(clippy::too_many_arguments)]
     fn step(
         &mut self,
         params: &Params,
@@ -126,6 +128,7 @@ pub trait Kernel<E>: Send {
         targets: HostTargets<'_>,
         loss: &dyn Loss,
         b: usize,
+        dropout: Option<(u64, u64)>,
     ) -> f64;
     /// One member's gradient of every parameter, in spec order.
     fn grads(&self) -> &[Vec<E>];
@@ -143,6 +146,7 @@ impl<E: FusedReal> Kernel<E> for Fused<E> {
         targets: HostTargets<'_>,
         loss: &dyn Loss,
         b: usize,
+        _dropout: Option<(u64, u64)>,
     ) -> f64 {
         Fused::step(self, params, m, inputs, targets, loss, b)
     }
@@ -619,6 +623,8 @@ struct Training<E> {
     encodings: Vec<Encoding>,
     kind: TargetKind,
     batch: MemberData<E>,
+    /// Every member's seed (dropout masks).
+    seeds: Vec<u64>,
 }
 
 impl<E: FusedReal> FusedSteps for Training<E> {
@@ -654,9 +660,15 @@ impl<E: FusedReal> FusedSteps for Training<E> {
                     (data, b)
                 }
             };
-            let value = self
-                .fused
-                .step(params, m, data.inputs(), data.targets(), loss, b);
+            let value = self.fused.step(
+                params,
+                m,
+                data.inputs(),
+                data.targets(),
+                loss,
+                b,
+                Some((self.seeds[m], t)),
+            );
             losses[m] = value;
             if value.is_finite() {
                 let grads: Vec<GradRef<'_>> =
@@ -695,6 +707,7 @@ pub fn training(
     vals: &[&Split],
     encodings: &[&Encoding],
     kind: TargetKind,
+    seeds: &[u64],
 ) -> Option<Box<dyn FusedSteps>> {
     fn build<E: FusedReal>(
         model: &dyn Model,
@@ -702,6 +715,7 @@ pub fn training(
         vals: &[&Split],
         encodings: &[&Encoding],
         kind: TargetKind,
+        seeds: &[u64],
     ) -> Option<Box<dyn FusedSteps>> {
         let fused = kernel::<E>(model)?;
         let data = |s: &[&Split]| -> Vec<MemberData<E>> {
@@ -717,11 +731,12 @@ pub fn training(
             encodings: encodings.iter().map(|e| (*e).clone()).collect(),
             kind,
             batch: MemberData::empty(),
+            seeds: seeds.to_vec(),
         }))
     }
     match precision {
-        Precision::F32 => build::<f32>(model, splits, vals, encodings, kind),
-        Precision::F64 => build::<f64>(model, splits, vals, encodings, kind),
+        Precision::F32 => build::<f32>(model, splits, vals, encodings, kind, seeds),
+        Precision::F64 => build::<f64>(model, splits, vals, encodings, kind, seeds),
     }
 }
 

@@ -231,6 +231,15 @@ struct LayerBufs<E> {
     hidden: Vec<E>,
     /// The layer's output residual [B nq, d].
     out: Vec<E>,
+    /// Dropout masks of this step at the query rows: pattern [B, H, nq, P], attention output
+    /// [B nq, d], hidden [B nq, d_mlp], MLP output [B nq, d]; the dropped hidden activation and the
+    /// MLP's output before its mask.
+    m_pat: Vec<E>,
+    m_attn: Vec<E>,
+    m_hid: Vec<E>,
+    m_out: Vec<E>,
+    hidden_d: Vec<E>,
+    mlp_tmp: Vec<E>,
 }
 
 pub struct FusedTransformer<E> {
@@ -242,6 +251,10 @@ pub struct FusedTransformer<E> {
     classes: usize,
     positions: usize,
     causal: bool,
+    /// Dropout probability in training.
+    p_drop: f64,
+    /// Whether this step drops (training with p_drop > 0).
+    dropping: bool,
     /// The unembedding reads every position's residual, concatenated (Liu et al.'s encoder).
     concat: bool,
     w_e: usize,
@@ -277,6 +290,8 @@ pub struct FusedTransformer<E> {
     g_bq: Vec<E>,
     g_bkv: Vec<E>,
     g_tmp_q: Vec<E>,
+    /// A gradient times a dropout mask.
+    g_drop: Vec<E>,
     pub grads: Vec<Vec<E>>,
 }
 
@@ -349,6 +364,8 @@ impl<E: FusedReal> FusedTransformer<E> {
             classes,
             positions,
             causal: cfg.causal,
+            p_drop: cfg.dropout,
+            dropping: false,
             concat: cfg.readout == Readout::Concat,
             w_e: index("embed.W_E")?,
             w_pos: if cfg.pos == Pos::Learned {
@@ -387,6 +404,7 @@ impl<E: FusedReal> FusedTransformer<E> {
             g_bq: Vec::new(),
             g_bkv: Vec::new(),
             g_tmp_q: Vec::new(),
+            g_drop: Vec::new(),
             grads: specs.iter().map(|s| vec![E::zero(); s.numel()]).collect(),
         })
     }
@@ -429,7 +447,49 @@ impl<E: FusedReal> FusedTransformer<E> {
         }
     }
 
-    fn forward_impl(&mut self, params: &Params, m: usize, tokens: &[Vec<usize>], b: usize) {
+    /// Layer l's dropout masks of this step at its query rows (full layouts from
+    /// [`crate::dropout::mask`], the rows the fused pass computes picked out).
+    fn masks(&mut self, l: usize, b: usize, seed: u64, step: u64) {
+        use crate::dropout::{Site, mask};
+        let (d, pn, h, f, p) = (self.d, self.positions, self.heads, self.f, self.p_drop);
+        let nq = self.nq(l);
+        let q0 = pn - nq;
+        let bf = &mut self.bufs[l];
+        let full = mask(seed, step, l, Site::Pattern, b * h * pn * pn, p);
+        bf.m_pat.clear();
+        for s in 0..b {
+            for hh in 0..h {
+                for i in q0..pn {
+                    let at = ((s * h + hh) * pn + i) * pn;
+                    bf.m_pat.extend(full[at..at + pn].iter().map(|&x| E::of(x)));
+                }
+            }
+        }
+        let rows = |site: Site, width: usize, out: &mut Vec<E>| {
+            let full = mask(seed, step, l, site, b * pn * width, p);
+            out.clear();
+            for s in 0..b {
+                let at = (s * pn + q0) * width;
+                out.extend(full[at..at + nq * width].iter().map(|&x| E::of(x)));
+            }
+        };
+        rows(Site::AttnOut, d, &mut bf.m_attn);
+        if f > 0 {
+            rows(Site::Hidden, f, &mut bf.m_hid);
+            rows(Site::MlpOut, d, &mut bf.m_out);
+        }
+    }
+
+    fn forward_impl(
+        &mut self,
+        params: &Params,
+        m: usize,
+        tokens: &[Vec<usize>],
+        b: usize,
+        dropout: Option<(u64, u64)>,
+    ) {
+        let dropout = dropout.filter(|_| self.p_drop > 0.0);
+        self.dropping = dropout.is_some();
         let (d, pn, h, dh, f) = (self.d, self.positions, self.heads, self.dh, self.f);
         let hd = h * dh;
         let rows = b * pn;
@@ -452,6 +512,10 @@ impl<E: FusedReal> FusedTransformer<E> {
             let nq = self.nq(l);
             let q0 = pn - nq;
             self.pack(params, m, l);
+            if let Some((seed, step)) = dropout {
+                self.masks(l, b, seed, step);
+            }
+            let dropping = self.dropping;
             let (before, rest) = self.bufs.split_at_mut(l);
             let x: &[E] = if l == 0 { &self.x0 } else { &before[l - 1].out };
             let bf = &mut rest[0];
@@ -501,6 +565,7 @@ impl<E: FusedReal> FusedTransformer<E> {
             grow(&mut bf.pattern, b * h * nq * pn);
             grow(&mut bf.z, b * nq * hd);
             let (q, kv, causal) = (&bf.q, &bf.kv, self.causal);
+            let m_pat: Option<&[E]> = dropping.then_some(&bf.m_pat[..]);
             // samples are independent: one task per sample, over the cores
             bf.pattern[..b * h * nq * pn]
                 .par_chunks_mut(h * nq * pn)
@@ -535,7 +600,9 @@ impl<E: FusedReal> FusedTransformer<E> {
                             }
                             let zo = &mut z_s[ii * hd + hh * dh..][..dh];
                             zo.fill(E::zero());
+                            let mp = m_pat.map(|mp| &mp[((s * h + hh) * nq + ii) * pn..][..pn]);
                             for (j, &pj) in pat[..top].iter().enumerate() {
+                                let pj = mp.map_or(pj, |mp| pj * mp[j]);
                                 let v = &kv[(s * pn + j) * 2 * hd + hd + hh * dh..][..dh];
                                 for (o, &vv) in zo.iter_mut().zip(v) {
                                     *o += pj * vv;
@@ -561,6 +628,11 @@ impl<E: FusedReal> FusedTransformer<E> {
                 &mut bf.out[..qrows * d],
                 value(params, self.layers[l].b_o, m),
             );
+            if dropping {
+                for (o, &k) in bf.out[..qrows * d].iter_mut().zip(&bf.m_attn) {
+                    *o *= k;
+                }
+            }
             for s in 0..b {
                 for ii in 0..nq {
                     let (r, src) = (s * nq + ii, s * pn + q0 + ii);
@@ -604,19 +676,51 @@ impl<E: FusedReal> FusedTransformer<E> {
                     false,
                 );
                 add_bias_relu(&mut bf.hidden[..qrows * f], value(params, b_in, m));
-                // out += hidden W_out + b_out
-                gemm(
-                    &mut bf.out,
-                    &bf.hidden,
-                    value(params, w_out, m),
-                    qrows,
-                    f,
-                    d,
-                    false,
-                    false,
-                    true,
-                );
-                add_bias(&mut bf.out[..qrows * d], value(params, b_out, m));
+                if dropping {
+                    // out += (hidden * mask) W_out + b_out, times the output's mask
+                    grow(&mut bf.hidden_d, qrows * f);
+                    for ((o, &hv), &k) in bf.hidden_d[..qrows * f]
+                        .iter_mut()
+                        .zip(&bf.hidden)
+                        .zip(&bf.m_hid)
+                    {
+                        *o = hv * k;
+                    }
+                    grow(&mut bf.mlp_tmp, qrows * d);
+                    gemm(
+                        &mut bf.mlp_tmp,
+                        &bf.hidden_d,
+                        value(params, w_out, m),
+                        qrows,
+                        f,
+                        d,
+                        false,
+                        false,
+                        false,
+                    );
+                    add_bias(&mut bf.mlp_tmp[..qrows * d], value(params, b_out, m));
+                    for ((o, &t), &k) in bf.out[..qrows * d]
+                        .iter_mut()
+                        .zip(&bf.mlp_tmp)
+                        .zip(&bf.m_out)
+                    {
+                        *o += t * k;
+                    }
+                } else {
+                    // out += hidden W_out + b_out
+                    gemm(
+                        &mut bf.out,
+                        &bf.hidden,
+                        value(params, w_out, m),
+                        qrows,
+                        f,
+                        d,
+                        false,
+                        false,
+                        true,
+                    );
+                    add_bias(&mut bf.out[..qrows * d], value(params, b_out, m));
+                }
             }
         }
         // the last layer's output: the last position's residual [B, d], or every position's
@@ -728,10 +832,29 @@ impl<E: FusedReal> FusedTransformer<E> {
             grow(&mut self.g_mid, qrows * d);
             self.g_mid[..qrows * d].copy_from_slice(&self.g_x[..qrows * d]);
             if let Some([w_in, b_in, w_out, b_out]) = idx.mlp {
+                // the MLP's output gradient: the layer's, through the output's dropout mask
+                let g_o: &[E] = if self.dropping {
+                    grow(&mut self.g_drop, qrows * d);
+                    for ((o, &g), &k) in self.g_drop[..qrows * d]
+                        .iter_mut()
+                        .zip(&self.g_x)
+                        .zip(&bf.m_out)
+                    {
+                        *o = g * k;
+                    }
+                    &self.g_drop
+                } else {
+                    &self.g_x
+                };
+                let hid: &[E] = if self.dropping {
+                    &bf.hidden_d
+                } else {
+                    &bf.hidden
+                };
                 gemm(
                     &mut self.grads[w_out],
-                    &bf.hidden,
-                    &self.g_x,
+                    hid,
+                    g_o,
                     f,
                     qrows,
                     d,
@@ -739,11 +862,11 @@ impl<E: FusedReal> FusedTransformer<E> {
                     false,
                     false,
                 );
-                add_colsums(&mut self.grads[b_out], &self.g_x[..qrows * d]);
+                add_colsums(&mut self.grads[b_out], &g_o[..qrows * d]);
                 grow(&mut self.g_hidden, qrows * f);
                 gemm(
                     &mut self.g_hidden,
-                    &self.g_x,
+                    g_o,
                     value(params, w_out, m),
                     qrows,
                     d,
@@ -753,10 +876,13 @@ impl<E: FusedReal> FusedTransformer<E> {
                     false,
                 );
                 let hidden = &bf.hidden;
+                let m_hid: Option<&[E]> = self.dropping.then_some(&bf.m_hid[..]);
                 par_rows(&mut self.g_hidden[..qrows * f], f, |r0, g| {
-                    for (g, &hv) in g.iter_mut().zip(&hidden[r0 * f..]) {
+                    for (i, (g, &hv)) in g.iter_mut().zip(&hidden[r0 * f..]).enumerate() {
                         if hv <= E::zero() {
                             *g = E::zero();
+                        } else if let Some(mk) = m_hid {
+                            *g *= mk[r0 * f + i];
                         }
                     }
                 });
@@ -806,11 +932,24 @@ impl<E: FusedReal> FusedTransformer<E> {
                     }
                 }
             }
-            // W_O, b_O and the gradient of z
+            // W_O, b_O and the gradient of z, through the attention output's dropout mask
+            let g_a: &[E] = if self.dropping {
+                grow(&mut self.g_drop, qrows * d);
+                for ((o, &g), &k) in self.g_drop[..qrows * d]
+                    .iter_mut()
+                    .zip(&self.g_mid)
+                    .zip(&bf.m_attn)
+                {
+                    *o = g * k;
+                }
+                &self.g_drop
+            } else {
+                &self.g_mid
+            };
             gemm(
                 &mut self.grads[idx.w_o],
                 &bf.z,
-                &self.g_mid,
+                g_a,
                 hd,
                 qrows,
                 d,
@@ -818,11 +957,11 @@ impl<E: FusedReal> FusedTransformer<E> {
                 false,
                 false,
             );
-            add_colsums(&mut self.grads[idx.b_o], &self.g_mid[..qrows * d]);
+            add_colsums(&mut self.grads[idx.b_o], &g_a[..qrows * d]);
             grow(&mut self.g_z, qrows * hd);
             gemm(
                 &mut self.g_z,
-                &self.g_mid,
+                g_a,
                 value(params, idx.w_o, m),
                 qrows,
                 d,
@@ -837,6 +976,7 @@ impl<E: FusedReal> FusedTransformer<E> {
             self.g_kv[..rows * 2 * hd].fill(E::zero());
             let (q, kv, g_z, causal) = (&bf.q, &bf.kv, &self.g_z, self.causal);
             let pattern = &bf.pattern;
+            let m_pat: Option<&[E]> = self.dropping.then_some(&bf.m_pat[..]);
             self.g_q[..qrows * hd]
                 .par_chunks_mut(nq * hd)
                 .zip(self.g_kv[..rows * 2 * hd].par_chunks_mut(pn * 2 * hd))
@@ -850,14 +990,18 @@ impl<E: FusedReal> FusedTransformer<E> {
                             let top = if causal { i + 1 } else { pn };
                             let pat = &pattern[((s * h + hh) * nq + ii) * pn..][..pn];
                             let gz = &g_z[(s * nq + ii) * hd + hh * dh..][..dh];
+                            let mp = m_pat.map(|mp| &mp[((s * h + hh) * nq + ii) * pn..][..pn]);
                             let mut dot = E::zero();
                             for j in 0..top {
+                                let keep = mp.map_or(E::one(), |mp| mp[j]);
                                 let vo = j * 2 * hd + hd + hh * dh;
                                 let v = &kv[s * pn * 2 * hd + vo..][..dh];
-                                dp[j] = gz.iter().zip(v).fold(E::zero(), |a, (&x, &y)| a + x * y);
+                                // the gradient of the pattern entry, through its dropout mask
+                                dp[j] = gz.iter().zip(v).fold(E::zero(), |a, (&x, &y)| a + x * y)
+                                    * keep;
                                 dot += pat[j] * dp[j];
                                 for (gv, &g) in gkv_s[vo..vo + dh].iter_mut().zip(gz) {
-                                    *gv += pat[j] * g;
+                                    *gv += pat[j] * keep * g;
                                 }
                             }
                             let qo = ii * hd + hh * dh;
@@ -1039,7 +1183,8 @@ impl<E: FusedReal> Kernel<E> for FusedTransformer<E> {
         let HostInputs::Tokens(tokens) = inputs else {
             unreachable!("the transformer takes tokens")
         };
-        self.forward_impl(params, m, tokens, b);
+        // evaluation: nothing is dropped
+        self.forward_impl(params, m, tokens, b, None);
         &self.logits[..b * self.classes]
     }
 
@@ -1051,11 +1196,12 @@ impl<E: FusedReal> Kernel<E> for FusedTransformer<E> {
         targets: HostTargets<'_>,
         loss: &dyn Loss,
         b: usize,
+        dropout: Option<(u64, u64)>,
     ) -> f64 {
         let HostInputs::Tokens(tokens) = inputs else {
             unreachable!("the transformer takes tokens")
         };
-        self.forward_impl(params, m, tokens, b);
+        self.forward_impl(params, m, tokens, b, dropout);
         let c = self.classes;
         grow(&mut self.g_logits, b * c);
         let total = E::loss(

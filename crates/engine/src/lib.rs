@@ -15,6 +15,7 @@
 pub mod batch;
 pub mod choice;
 pub mod config;
+pub mod dropout;
 pub mod error;
 pub mod files;
 pub mod fused;

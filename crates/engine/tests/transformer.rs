@@ -225,6 +225,11 @@ fn gradients_match_finite_differences() {
 }
 
 fn check(c: &Config, extra: &str) {
+    check_dropping(c, extra, None);
+}
+
+/// [`check`], with the training pass dropping for member seed and step `dropout`.
+fn check_dropping(c: &Config, extra: &str, dropout: Option<(u64, u64)>) {
     use groklab_engine::fused::{HostInputs, Kernel};
     use groklab_engine::fused_transformer::FusedTransformer;
     use groklab_engine::loss::HostTargets;
@@ -248,8 +253,20 @@ fn check(c: &Config, extra: &str) {
         Precision::F64,
     );
     let leaves = p.tensors(&ad).require_grad();
-    let out = model.forward(&leaves, &b.inputs, &mut Hooks::none());
+    let eval_out: Vec<f64> = model
+        .forward(&p.tensors(&Device::flex()), &b.inputs, &mut Hooks::none())
+        .into_data()
+        .iter::<f64>()
+        .collect();
+    let mut hooks = match dropout {
+        Some((seed, step)) => Hooks::training(vec![seed], step),
+        None => Hooks::none(),
+    };
+    let out = model.forward(&leaves, &b.inputs, &mut hooks);
     let want_out: Vec<f64> = out.clone().into_data().iter::<f64>().collect();
+    if dropout.is_some() {
+        assert_ne!(want_out, eval_out, "[{extra}] dropout changed nothing");
+    }
     let loss = c.loss.train(out, &b.targets);
     let want_loss: f64 = loss.clone().into_data().iter::<f64>().sum();
     let grads = loss.sum().backward();
@@ -265,7 +282,8 @@ fn check(c: &Config, extra: &str) {
     let got_out = fused
         .forward(&p, 0, &HostInputs::Tokens(tokens), n)
         .to_vec();
-    for (a, w) in got_out.iter().zip(&want_out) {
+    // evaluation never drops
+    for (a, w) in got_out.iter().zip(&eval_out) {
         assert!((a - w).abs() < 1e-10, "[{extra}] output {a} vs {w}");
     }
     let classes: Vec<usize> = (0..n).map(|k| data.train.class(k).unwrap()).collect();
@@ -276,6 +294,7 @@ fn check(c: &Config, extra: &str) {
         HostTargets::Classes(&classes),
         &*c.loss,
         n,
+        dropout,
     );
     assert!((got_loss - want_loss).abs() < 1e-10, "[{extra}] loss");
     for (spec, (g, w)) in model.specs().iter().zip(fused.grads().iter().zip(&want)) {
@@ -314,6 +333,17 @@ fn fused_path_equals_autodiff() {
     )
     .unwrap();
     check(&wide, "wide");
+    // dropout: both paths drop the same units (masks from the seed and step), evaluation none
+    check_dropping(&tiny("dropout = 0.3"), "dropout", Some((5, 17)));
+    check_dropping(
+        &tiny("dropout = 0.2\nnorm = \"none\"\nn_layers = 1"),
+        "dropout 1 layer",
+        Some((1, 2)),
+    );
+    let wide_drop = wide
+        .with(&[("model.dropout", toml::Value::Float(0.1))])
+        .unwrap();
+    check_dropping(&wide_drop, "wide dropout", Some((9, 3)));
     for extra in ["norm = \"post\"", "act_fn = \"gelu\"", "tied = true"] {
         let c = tiny(extra);
         let model = c.build_model();

@@ -76,6 +76,10 @@ pub const SWEEPS: &[(&str, &str)] = &[
         "liu2022-transformer-add53-wd",
         include_str!("../presets/liu2022-transformer-add53-wd.toml"),
     ),
+    (
+        "liu2022-transformer-add53-dropout",
+        include_str!("../presets/liu2022-transformer-add53-dropout.toml"),
+    ),
 ];
 
 pub fn text(name: &str) -> Option<&'static str> {

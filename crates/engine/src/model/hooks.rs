@@ -24,12 +24,28 @@ pub struct Hooks {
     /// Host masks by hook name: `width` values (every member) or `M * width` (one row per member),
     /// multiplied into the activation broadcast over the batch.
     masks: Vec<(String, Vec<f64>)>,
+    /// A training step's dropout (models with dropout draw their masks from it).
+    dropout: Option<crate::dropout::Dropout>,
 }
 
 impl Hooks {
     /// Records nothing and masks nothing (the training step).
     pub fn none() -> Hooks {
         Hooks::default()
+    }
+
+    /// A training step: records nothing, and models with dropout drop units for these members'
+    /// seeds at this step.
+    pub fn training(seeds: Vec<u64>, step: u64) -> Hooks {
+        Hooks {
+            dropout: Some(crate::dropout::Dropout { seeds, step }),
+            ..Hooks::default()
+        }
+    }
+
+    /// The training step's dropout, None at evaluation.
+    pub fn dropout(&self) -> Option<&crate::dropout::Dropout> {
+        self.dropout.as_ref()
     }
 
     /// Records every hook point.

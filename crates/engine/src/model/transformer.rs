@@ -7,7 +7,10 @@
 //! only), `act_fn` (`relu` or `gelu`), `norm` (`pre`: LayerNorm before each sublayer and before the
 //! unembedding; `post`: after each residual sum; `none`), `pos` (`learned` or `none`), `causal`,
 //! `tied` (the unembedding is the first d_vocab_out rows of W_E, transposed), `readout` (`last` or
-//! `concat`), `init_scale` (multiplies every initial weight matrix: Omnigrok's large initialisation).
+//! `concat`), `init_scale` (multiplies every initial weight matrix: Omnigrok's large initialisation),
+//! `dropout` (training only, as PyTorch's `nn.TransformerEncoderLayer`: on the attention pattern,
+//! the attention output, the MLP's hidden activation and the MLP output; masks from
+//! [`crate::dropout`]).
 //!
 //! Parameters carry TransformerLens's names and shapes: `embed.W_E` [d_vocab, d_model],
 //! `pos_embed.W_pos` [n_ctx, d_model], `blocks.{l}.attn.W_Q`/`W_K`/`W_V` [n_heads, d_model, d_head],
@@ -80,6 +83,7 @@ pub struct TransformerConfig {
     pub tied: bool,
     pub readout: Readout,
     pub init_scale: f64,
+    pub dropout: f64,
 }
 
 pub fn read(r: &mut Reader) -> Result<Arc<dyn ModelSpec>, ConfigError> {
@@ -124,7 +128,14 @@ pub fn read(r: &mut Reader) -> Result<Arc<dyn ModelSpec>, ConfigError> {
         ));
     }
     let init_scale = r.f64_or("init_scale", 1.0, |x| x >= 0.0, "a finite number >= 0")?;
+    let dropout = r.f64_or(
+        "dropout",
+        0.0,
+        |x| (0.0..1.0).contains(&x),
+        "a probability in [0, 1)",
+    )?;
     Ok(Arc::new(TransformerConfig {
+        dropout,
         n_layers,
         d_model,
         n_heads,
@@ -246,6 +257,32 @@ fn point(hooks: &mut Hooks, name: &str, t: Tensor<4>) -> Tensor<4> {
 }
 
 impl Transformer {
+    /// Multiplies `t` (member-major, each member's part laid out as the site's activation) by the
+    /// training step's dropout mask of `site` in layer `l`; unchanged at evaluation or without dropout.
+    fn drop<const D: usize>(
+        &self,
+        hooks: &Hooks,
+        l: usize,
+        site: crate::dropout::Site,
+        t: Tensor<D>,
+    ) -> Tensor<D> {
+        let (p, Some(dr)) = (self.cfg.dropout, hooks.dropout()) else {
+            return t;
+        };
+        if p == 0.0 {
+            return t;
+        }
+        let dims = t.dims();
+        let n = dims.iter().product::<usize>() / dr.seeds.len().max(1);
+        let mask: Vec<f64> = dr
+            .seeds
+            .iter()
+            .flat_map(|&seed| crate::dropout::mask(seed, dr.step, l, site, n, p))
+            .collect();
+        let m = Tensor::<D>::from_data(TensorData::new(mask, dims), (&t.device(), t.dtype()));
+        t * m
+    }
+
     /// LayerNorm over the last axis (eps 1e-5, biased variance, as PyTorch), when the model has one.
     fn ln(&self, p: &ParamTensors<'_>, name: &str, x: Tensor<4>) -> Tensor<4> {
         if self.cfg.norm == Norm::None {
@@ -320,6 +357,7 @@ impl Transformer {
                 .point(&format!("{a}.hook_pattern"), flat)
                 .reshape([m * b, h, pn, pn])
         };
+        let pattern = self.drop(hooks, l, crate::dropout::Site::Pattern, pattern);
         // z[i] = sum_j pattern[i, j] v[j]
         let z: Tensor<4> = (pattern.unsqueeze_dim::<5>(4) * v.unsqueeze_dim::<5>(2))
             .sum_dim(3)
@@ -345,9 +383,11 @@ impl Transformer {
             Act::Gelu => activation::gelu(pre),
         };
         let post = point(hooks, &format!("{n}.hook_post"), post);
+        let post = self.drop(hooks, l, crate::dropout::Site::Hidden, post);
         let w_out = p.get(&format!("{n}.W_out")).clone();
         let b_out = p.get(&format!("{n}.b_out")).clone();
-        (post.reshape([m, b * pn, dm]).matmul(w_out) + b_out).reshape([m, b, pn, d])
+        let out = (post.reshape([m, b * pn, dm]).matmul(w_out) + b_out).reshape([m, b, pn, d]);
+        self.drop(hooks, l, crate::dropout::Site::MlpOut, out)
     }
 }
 
@@ -412,6 +452,7 @@ impl Model for Transformer {
                 _ => resid.clone(),
             };
             let attn = self.attention(p, l, attn_in, hooks);
+            let attn = self.drop(hooks, l, crate::dropout::Site::AttnOut, attn);
             let attn = point(hooks, &format!("blocks.{l}.hook_attn_out"), attn);
             resid = resid + attn;
             if self.cfg.norm == Norm::Post {

@@ -277,6 +277,7 @@ impl Trainer {
                 &val_splits,
                 &encodings,
                 kind,
+                &configs.iter().map(|c| c.seed).collect::<Vec<u64>>(),
             ),
         };
         let full_batch = (first.train.batch_size == 0 && fused.is_none()).then(|| {
@@ -417,7 +418,9 @@ impl Trainer {
         };
         let gradients: Vec<TensorData> = {
             let leaves = self.params.tensors(&self.ad).require_grad();
-            let out = self.model.forward(&leaves, &b.inputs, &mut Hooks::none());
+            let seeds = self.members.iter().map(|m| m.config.seed).collect();
+            let mut hooks = Hooks::training(seeds, step as u64);
+            let out = self.model.forward(&leaves, &b.inputs, &mut hooks);
             let losses = self.loss.train(out, &b.targets);
             let values: Vec<f64> = losses.clone().into_data().iter::<f64>().collect();
             let mut grads = losses.sum().backward();
