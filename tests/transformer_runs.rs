@@ -29,6 +29,8 @@ fn a_small_transformer_groks_modular_addition_with_every_probe() {
             "train.steps=2000",
             "--set",
             "phase.gap=100",
+            "--set",
+            "eval.attention_samples=3",
             "--out",
             "r",
             "-q",
@@ -41,6 +43,7 @@ fn a_small_transformer_groks_modular_addition_with_every_probe() {
     let dir = tmp.path().join("r");
     for f in [
         "fourier.csv",
+        "attention.csv",
         "split.csv",
         "checkpoint.safetensors",
         "index.html",
@@ -80,6 +83,23 @@ fn a_small_transformer_groks_modular_addition_with_every_probe() {
         .collect();
     let at = |name: &str| last[cols.iter().position(|c| *c == name).unwrap()];
     assert!(at("excluded_loss") > at("train_loss"), "{last:?}");
+    // attention patterns: 1 layer x 4 heads x 3 samples x 3 queries x 3 keys, each row a
+    // distribution that never looks ahead (causal)
+    let att = std::fs::read_to_string(dir.join("attention.csv")).unwrap();
+    let rows: Vec<Vec<f64>> = att
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 4 * 3 * 9);
+    for q in rows.chunks(3) {
+        assert!((q.iter().map(|r| r[5]).sum::<f64>() - 1.0).abs() < 1e-5);
+        for r in q {
+            if r[4] > r[3] {
+                assert!(r[5] < 1e-6, "attends ahead: {r:?}");
+            }
+        }
+    }
     // TransformerLens names and shapes in the checkpoint
     let bytes = std::fs::read(dir.join("checkpoint.safetensors")).unwrap();
     let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;

@@ -126,6 +126,8 @@ pub struct EvalConfig {
     pub rqi_delta: f64,
     /// The effective-sparsity probe runs every this many epochs (epoch-based runs) or evaluations.
     pub sparsity_every: usize,
+    /// Transformers: write the final attention patterns of this many validation samples.
+    pub attention_samples: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -488,6 +490,7 @@ fn read_eval(mut r: Reader) -> Result<EvalConfig, ConfigError> {
         POSITIVE,
     )?;
     let sparsity_every = r.usize_or("sparsity_every", 10, 1, usize::MAX)?;
+    let attention_samples = r.usize_or("attention_samples", 0, 0, 100_000)?;
     r.finish()?;
     Ok(EvalConfig {
         log_points,
@@ -495,6 +498,7 @@ fn read_eval(mut r: Reader) -> Result<EvalConfig, ConfigError> {
         every_epochs,
         rqi_delta,
         sparsity_every,
+        attention_samples,
     })
 }
 

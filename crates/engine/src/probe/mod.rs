@@ -6,6 +6,7 @@
 //! on a hidden layer, or recording named activations ([`EvalContext::forward`]).
 //! New science is a new probe, not a new branch in the loop.
 
+pub mod attention;
 pub mod embedding_dim;
 pub mod fourier;
 pub mod layer_norms;
@@ -49,6 +50,7 @@ pub const PROBES: &[MakeProbe] = &[
     embedding_dim::make,
     fourier::make,
     softmax_collapse::make,
+    attention::make,
 ];
 
 /// The probes of one member.
