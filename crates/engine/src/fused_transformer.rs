@@ -981,43 +981,47 @@ impl<E: FusedReal> FusedTransformer<E> {
                 .par_chunks_mut(nq * hd)
                 .zip(self.g_kv[..rows * 2 * hd].par_chunks_mut(pn * 2 * hd))
                 .enumerate()
-                .for_each(|(s, (gq_s, gkv_s))| {
-                    gq_s.fill(E::zero());
-                    let mut dp = vec![E::zero(); pn];
-                    for hh in 0..h {
-                        for ii in 0..nq {
-                            let i = q0 + ii;
-                            let top = if causal { i + 1 } else { pn };
-                            let pat = &pattern[((s * h + hh) * nq + ii) * pn..][..pn];
-                            let gz = &g_z[(s * nq + ii) * hd + hh * dh..][..dh];
-                            let mp = m_pat.map(|mp| &mp[((s * h + hh) * nq + ii) * pn..][..pn]);
-                            let mut dot = E::zero();
-                            for j in 0..top {
-                                let keep = mp.map_or(E::one(), |mp| mp[j]);
-                                let vo = j * 2 * hd + hd + hh * dh;
-                                let v = &kv[s * pn * 2 * hd + vo..][..dh];
-                                // the gradient of the pattern entry, through its dropout mask
-                                dp[j] = gz.iter().zip(v).fold(E::zero(), |a, (&x, &y)| a + x * y)
-                                    * keep;
-                                dot += pat[j] * dp[j];
-                                for (gv, &g) in gkv_s[vo..vo + dh].iter_mut().zip(gz) {
-                                    *gv += pat[j] * keep * g;
+                // one scratch row per worker, not one allocation per sample
+                .for_each_init(
+                    || vec![E::zero(); pn],
+                    |dp, (s, (gq_s, gkv_s))| {
+                        gq_s.fill(E::zero());
+                        for hh in 0..h {
+                            for ii in 0..nq {
+                                let i = q0 + ii;
+                                let top = if causal { i + 1 } else { pn };
+                                let pat = &pattern[((s * h + hh) * nq + ii) * pn..][..pn];
+                                let gz = &g_z[(s * nq + ii) * hd + hh * dh..][..dh];
+                                let mp = m_pat.map(|mp| &mp[((s * h + hh) * nq + ii) * pn..][..pn]);
+                                let mut dot = E::zero();
+                                for j in 0..top {
+                                    let keep = mp.map_or(E::one(), |mp| mp[j]);
+                                    let vo = j * 2 * hd + hd + hh * dh;
+                                    let v = &kv[s * pn * 2 * hd + vo..][..dh];
+                                    // the gradient of the pattern entry, through its dropout mask
+                                    dp[j] =
+                                        gz.iter().zip(v).fold(E::zero(), |a, (&x, &y)| a + x * y)
+                                            * keep;
+                                    dot += pat[j] * dp[j];
+                                    for (gv, &g) in gkv_s[vo..vo + dh].iter_mut().zip(gz) {
+                                        *gv += pat[j] * keep * g;
+                                    }
                                 }
-                            }
-                            let qo = ii * hd + hh * dh;
-                            let qv = &q[s * nq * hd + qo..][..dh];
-                            for j in 0..top {
-                                let ds = pat[j] * (dp[j] - dot) * scale;
-                                let ko = j * 2 * hd + hh * dh;
-                                let kvv = &kv[s * pn * 2 * hd + ko..][..dh];
-                                for e in 0..dh {
-                                    gq_s[qo + e] += ds * kvv[e];
-                                    gkv_s[ko + e] += ds * qv[e];
+                                let qo = ii * hd + hh * dh;
+                                let qv = &q[s * nq * hd + qo..][..dh];
+                                for j in 0..top {
+                                    let ds = pat[j] * (dp[j] - dot) * scale;
+                                    let ko = j * 2 * hd + hh * dh;
+                                    let kvv = &kv[s * pn * 2 * hd + ko..][..dh];
+                                    for e in 0..dh {
+                                        gq_s[qo + e] += ds * kvv[e];
+                                        gkv_s[ko + e] += ds * qv[e];
+                                    }
                                 }
                             }
                         }
-                    }
-                });
+                    },
+                );
             // the packed projections
             let a_q: &[E] = if nq < pn { &bf.a_q } else { &bf.a };
             grow(&mut self.g_wq, d * hd);

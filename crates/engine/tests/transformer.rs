@@ -350,3 +350,56 @@ fn fused_path_equals_autodiff() {
         assert!(!groklab_engine::fused::applies(&*model), "[{extra}]");
     }
 }
+
+/// Transformer ensemble members (own seeds, learning rates, weight decays, init scales; dropout
+/// masks from their own seeds) give their solo runs' metrics and parameters, on both paths.
+#[test]
+fn ensemble_members_equal_their_solo_runs_on_both_paths() {
+    use groklab_engine::train::{TrainOptions, train};
+    use toml::Value;
+    for path in ["auto", "autodiff"] {
+        let base = tiny("dropout = 0.1")
+            .with(&[
+                ("train.steps", Value::Integer(12)),
+                ("train.path", Value::String(path.into())),
+            ])
+            .unwrap();
+        let member = |seed: i64, lr: f64, wd: f64, scale: f64| {
+            base.with(&[
+                ("seed", Value::Integer(seed)),
+                ("optim.all.lr", Value::Float(lr)),
+                ("optim.all.weight_decay", Value::Float(wd)),
+                ("model.init_scale", Value::Float(scale)),
+            ])
+            .unwrap()
+        };
+        let members = [
+            member(0, 1e-3, 0.0, 1.0),
+            member(3, 3e-3, 1.0, 1.0),
+            member(7, 1e-2, 0.1, 2.0),
+        ];
+        let together = train(&members, &TrainOptions::default()).unwrap();
+        for (k, (t, c)) in together.members.iter().zip(&members).enumerate() {
+            let alone = train(std::slice::from_ref(c), &TrainOptions::default()).unwrap();
+            let a = &alone.members[0];
+            assert_eq!(t.metrics.columns, a.metrics.columns);
+            for (rt, ra) in t.metrics.rows.iter().zip(&a.metrics.rows) {
+                for (x, y) in rt.iter().zip(ra) {
+                    assert!(
+                        (x - y).abs() <= 1e-12 * (1.0 + y.abs()) || (x.is_nan() && y.is_nan()),
+                        "[{path}] member {k}: {x} vs {y}"
+                    );
+                }
+            }
+            for (pt, pa) in t.final_params.iter().zip(&a.final_params) {
+                for (x, y) in pt.iter().zip(pa) {
+                    assert!(
+                        (x - y).abs() <= 1e-12 * (1.0 + y.abs()),
+                        "[{path}] member {k}"
+                    );
+                }
+            }
+        }
+        assert_ne!(together.members[0].metrics, together.members[1].metrics);
+    }
+}
