@@ -12,6 +12,9 @@
 //!
 //! burn's autodiff stays the general path and the reference: `tests/fused_gradients.rs` checks both
 //! give the same gradients on every model and head of the family.
+//!
+//! The training loop reaches every fused kernel through [`Kernel`] and [`FusedSteps`]: this MLP
+//! family's [`Fused`] and the transformer's [`crate::fused_transformer::FusedTransformer`].
 
 use crate::head::{Encoding, Target, TargetKind};
 use crate::loss::{HostTargets, Loss};
