@@ -13,7 +13,7 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 pub struct Args {
     /// Run directory; it must be new or empty (default: runs/quickstart, or runs/quickstart-2, ...
-    /// when that exists).
+    /// when that exists; runs/quickstart-transformer with --transformer).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Let --out replace an existing groklab run directory (never a directory holding other files).
