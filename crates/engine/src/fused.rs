@@ -50,52 +50,57 @@ impl FusedReal for f64 {
     }
 }
 
+/// c = a . b (+ c with `add`), with a [m, k] or its transpose stored [k, m] (`ta`), b [k, n] or
+/// its transpose stored [n, k] (`tb`); all row-major. Every fused kernel's products go through it.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn product<E: Real>(
+    c: &mut [E],
+    a: &[E],
+    b: &[E],
+    (m, k, n): (usize, usize, usize),
+    ta: bool,
+    tb: bool,
+    add: bool,
+    par: Par,
+) {
+    let a = if ta {
+        MatRef::from_row_major_slice(&a[..m * k], k, m).transpose()
+    } else {
+        MatRef::from_row_major_slice(&a[..m * k], m, k)
+    };
+    let b = if tb {
+        MatRef::from_row_major_slice(&b[..k * n], n, k).transpose()
+    } else {
+        MatRef::from_row_major_slice(&b[..k * n], k, n)
+    };
+    faer::linalg::matmul::matmul(
+        MatMut::from_row_major_slice_mut(&mut c[..m * n], m, n),
+        if add { Accum::Add } else { Accum::Replace },
+        a,
+        b,
+        E::one(),
+        par,
+    );
+}
+
 /// c (m x n) = a (m x k) . b (k x n), row-major.
 pub(crate) fn mm<E: Real>(c: &mut [E], a: &[E], b: &[E], m: usize, k: usize, n: usize) {
-    faer::linalg::matmul::matmul(
-        MatMut::from_row_major_slice_mut(c, m, n),
-        Accum::Replace,
-        MatRef::from_row_major_slice(a, m, k),
-        MatRef::from_row_major_slice(b, k, n),
-        E::one(),
-        Par::Seq,
-    );
+    product(c, a, b, (m, k, n), false, false, false, Par::Seq);
 }
 
 /// c (k x n) = a^T . b with a (m x k), b (m x n), row-major.
 fn mm_tn<E: Real>(c: &mut [E], a: &[E], b: &[E], m: usize, k: usize, n: usize) {
-    faer::linalg::matmul::matmul(
-        MatMut::from_row_major_slice_mut(c, k, n),
-        Accum::Replace,
-        MatRef::from_row_major_slice(a, m, k).transpose(),
-        MatRef::from_row_major_slice(b, m, n),
-        E::one(),
-        Par::Seq,
-    );
+    product(c, a, b, (k, m, n), true, false, false, Par::Seq);
 }
 
 /// c (k x n) += a^T . b with a (m x k), b (m x n), row-major.
 fn mm_tn_add<E: Real>(c: &mut [E], a: &[E], b: &[E], m: usize, k: usize, n: usize) {
-    faer::linalg::matmul::matmul(
-        MatMut::from_row_major_slice_mut(c, k, n),
-        Accum::Add,
-        MatRef::from_row_major_slice(a, m, k).transpose(),
-        MatRef::from_row_major_slice(b, m, n),
-        E::one(),
-        Par::Seq,
-    );
+    product(c, a, b, (k, m, n), true, false, true, Par::Seq);
 }
 
 /// c (m x k) = a . b^T with a (m x n), b (k x n), row-major.
 fn mm_nt<E: Real>(c: &mut [E], a: &[E], b: &[E], m: usize, n: usize, k: usize) {
-    faer::linalg::matmul::matmul(
-        MatMut::from_row_major_slice_mut(c, m, k),
-        Accum::Replace,
-        MatRef::from_row_major_slice(a, m, n),
-        MatRef::from_row_major_slice(b, k, n).transpose(),
-        E::one(),
-        Par::Seq,
-    );
+    product(c, a, b, (m, n, k), false, true, false, Par::Seq);
 }
 
 /// One layer's parameters as indices into the store.
@@ -747,13 +752,7 @@ pub fn training(
 /// fused path does not cover.
 fn kernel<E: FusedReal>(model: &dyn Model) -> Option<Box<dyn Kernel<E>>> {
     if let Some(t) = model.transformer() {
-        let k = crate::fused_transformer::FusedTransformer::<E>::new(
-            &t.cfg,
-            t.vocab,
-            t.positions,
-            t.classes,
-            model.specs(),
-        )?;
+        let k = crate::fused_transformer::FusedTransformer::<E>::new(t, model.specs())?;
         return Some(Box::new(k));
     }
     Some(Box::new(Fused::<E>::new(&model.stack()?, model.specs())?))

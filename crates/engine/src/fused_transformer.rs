@@ -19,16 +19,15 @@
 
 use crate::fused::{FusedReal, HostInputs, Kernel};
 use crate::loss::{HostTargets, Loss};
-use crate::model::transformer::{Act, Norm, Pos, Readout, TransformerConfig};
+use crate::model::transformer::{Act, Norm, Pos, Readout, Transformer};
 use crate::params::{ParamSpec, Params};
-use faer::{Accum, MatMut, MatRef, Par};
+use faer::Par;
 use rayon::prelude::*;
 
 /// Products big enough to split over the cores (smaller ones run on the calling thread).
 const PARALLEL_FLOPS: usize = 1 << 21;
 
-/// c = a . b (+ c with `add`), with a [m, k] or its transpose stored [k, m] (`ta`), b [k, n] or
-/// its transpose stored [n, k] (`tb`); all row-major.
+/// [`crate::fused::product`], split over the cores when it is big enough.
 #[allow(clippy::too_many_arguments)]
 fn gemm<E: FusedReal>(
     c: &mut [E],
@@ -41,29 +40,12 @@ fn gemm<E: FusedReal>(
     tb: bool,
     add: bool,
 ) {
-    let a = if ta {
-        MatRef::from_row_major_slice(&a[..m * k], k, m).transpose()
-    } else {
-        MatRef::from_row_major_slice(&a[..m * k], m, k)
-    };
-    let b = if tb {
-        MatRef::from_row_major_slice(&b[..k * n], n, k).transpose()
-    } else {
-        MatRef::from_row_major_slice(&b[..k * n], k, n)
-    };
     let par = if m * k * n >= PARALLEL_FLOPS {
         Par::rayon(0)
     } else {
         Par::Seq
     };
-    faer::linalg::matmul::matmul(
-        MatMut::from_row_major_slice_mut(&mut c[..m * n], m, n),
-        if add { Accum::Add } else { Accum::Replace },
-        a,
-        b,
-        E::one(),
-        par,
-    );
+    crate::fused::product(c, a, b, (m, k, n), ta, tb, add, par);
 }
 
 fn grow<E: FusedReal>(v: &mut Vec<E>, n: usize) {
@@ -240,6 +222,12 @@ struct LayerBufs<E> {
     m_out: Vec<E>,
     hidden_d: Vec<E>,
     mlp_tmp: Vec<E>,
+    /// Packed projections of the step's forward pass, kept for its backward pass: W_Q [d, H dh]
+    /// and b_Q, W_K W_V [d, 2 H dh] and their biases.
+    wq: Vec<E>,
+    bq: Vec<E>,
+    wkv: Vec<E>,
+    bkv: Vec<E>,
 }
 
 pub struct FusedTransformer<E> {
@@ -272,10 +260,6 @@ pub struct FusedTransformer<E> {
     read: Vec<E>,
     logits: Vec<E>,
     /// Packed [d, 3 H dh] projection and [3 H dh] bias of the current layer.
-    wq: Vec<E>,
-    bq: Vec<E>,
-    wkv: Vec<E>,
-    bkv: Vec<E>,
     /// Scratch gradients.
     g_logits: Vec<E>,
     g_x: Vec<E>,
@@ -298,14 +282,8 @@ pub struct FusedTransformer<E> {
 impl<E: FusedReal> FusedTransformer<E> {
     /// The fused step of a transformer with settings `cfg`, or None where it does not cover them
     /// (post-LN, GELU and tied unembeddings take burn's autodiff).
-    pub fn new(
-        cfg: &TransformerConfig,
-        vocab: usize,
-        positions: usize,
-        classes: usize,
-        specs: &[ParamSpec],
-    ) -> Option<FusedTransformer<E>> {
-        let _ = vocab;
+    pub fn new(model: &Transformer, specs: &[ParamSpec]) -> Option<FusedTransformer<E>> {
+        let (cfg, positions, classes) = (&model.cfg, model.positions, model.classes);
         if cfg.norm == Norm::Post || cfg.act_fn != Act::Relu || cfg.tied {
             return None;
         }
@@ -387,10 +365,6 @@ impl<E: FusedReal> FusedTransformer<E> {
             fin_rstd: Vec::new(),
             read: Vec::new(),
             logits: Vec::new(),
-            wq: Vec::new(),
-            bq: Vec::new(),
-            wkv: Vec::new(),
-            bkv: Vec::new(),
             g_logits: Vec::new(),
             g_x: Vec::new(),
             g_mid: Vec::new(),
@@ -420,21 +394,22 @@ impl<E: FusedReal> FusedTransformer<E> {
     }
 
     /// Packs layer l's W_Q [H, d, dh] into one [d, H dh] matrix and W_K, W_V into one [d, 2 H dh]
-    /// (heads major within each).
+    /// (heads major within each), into the layer's buffers: once a step, for forward and backward.
     fn pack(&mut self, params: &Params, m: usize, l: usize) {
         let (d, h, dh) = (self.d, self.heads, self.dh);
         let hd = h * dh;
-        grow(&mut self.wq, d * hd);
-        grow(&mut self.bq, hd);
-        grow(&mut self.wkv, d * 2 * hd);
-        grow(&mut self.bkv, 2 * hd);
+        let bf = &mut self.bufs[l];
+        grow(&mut bf.wq, d * hd);
+        grow(&mut bf.bq, hd);
+        grow(&mut bf.wkv, d * 2 * hd);
+        grow(&mut bf.bkv, 2 * hd);
         for which in 0..3 {
             let w = value(params, self.layers[l].qkv_w[which], m);
             let b = value(params, self.layers[l].qkv_b[which], m);
             let (dst, bias, width, off) = if which == 0 {
-                (&mut self.wq, &mut self.bq, hd, 0)
+                (&mut bf.wq, &mut bf.bq, hd, 0)
             } else {
-                (&mut self.wkv, &mut self.bkv, 2 * hd, (which - 1) * hd)
+                (&mut bf.wkv, &mut bf.bkv, 2 * hd, (which - 1) * hd)
             };
             for hh in 0..h {
                 for r in 0..d {
@@ -547,13 +522,13 @@ impl<E: FusedReal> FusedTransformer<E> {
             }
             let a_q: &[E] = if nq < pn { &bf.a_q } else { &bf.a };
             grow(&mut bf.q, qrows * hd);
-            gemm(&mut bf.q, a_q, &self.wq, qrows, d, hd, false, false, false);
-            add_bias(&mut bf.q[..qrows * hd], &self.bq[..hd]);
+            gemm(&mut bf.q, a_q, &bf.wq, qrows, d, hd, false, false, false);
+            add_bias(&mut bf.q[..qrows * hd], &bf.bq[..hd]);
             grow(&mut bf.kv, rows * 2 * hd);
             gemm(
                 &mut bf.kv,
                 &bf.a,
-                &self.wkv,
+                &bf.wkv,
                 rows,
                 d,
                 2 * hd,
@@ -561,7 +536,7 @@ impl<E: FusedReal> FusedTransformer<E> {
                 false,
                 false,
             );
-            add_bias(&mut bf.kv[..rows * 2 * hd], &self.bkv[..2 * hd]);
+            add_bias(&mut bf.kv[..rows * 2 * hd], &bf.bkv[..2 * hd]);
             grow(&mut bf.pattern, b * h * nq * pn);
             grow(&mut bf.z, b * nq * hd);
             let (q, kv, causal) = (&bf.q, &bf.kv, self.causal);
@@ -825,7 +800,6 @@ impl<E: FusedReal> FusedTransformer<E> {
             let nq = self.nq(l);
             let q0 = pn - nq;
             let qrows = b * nq;
-            self.pack(params, m, l);
             let idx = &self.layers[l];
             let bf = &self.bufs[l];
             // g_x: gradient of the layer's output [B nq, d]; g_mid: of x_mid
@@ -1075,7 +1049,7 @@ impl<E: FusedReal> FusedTransformer<E> {
             gemm(
                 &mut self.g_tmp,
                 &self.g_kv,
-                &self.wkv,
+                &bf.wkv,
                 rows,
                 2 * hd,
                 d,
@@ -1087,7 +1061,7 @@ impl<E: FusedReal> FusedTransformer<E> {
                 gemm(
                     &mut self.g_tmp,
                     &self.g_q,
-                    &self.wq,
+                    &bf.wq,
                     rows,
                     hd,
                     d,
@@ -1100,7 +1074,7 @@ impl<E: FusedReal> FusedTransformer<E> {
                 gemm(
                     &mut self.g_tmp_q,
                     &self.g_q,
-                    &self.wq,
+                    &bf.wq,
                     qrows,
                     hd,
                     d,

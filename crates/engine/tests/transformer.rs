@@ -235,9 +235,8 @@ fn check_dropping(c: &Config, extra: &str, dropout: Option<(u64, u64)>) {
     use groklab_engine::loss::HostTargets;
     let model = c.build_model();
     let t = model.transformer().unwrap();
-    let mut fused =
-        FusedTransformer::<f64>::new(&t.cfg, t.vocab, t.positions, t.classes, model.specs())
-            .unwrap_or_else(|| panic!("[{extra}] not covered"));
+    let mut fused = FusedTransformer::<f64>::new(t, model.specs())
+        .unwrap_or_else(|| panic!("[{extra}] not covered"));
     let data = c.dataset();
     let p = params_of(&*model, 4);
     let ad = Device::flex().autodiff();

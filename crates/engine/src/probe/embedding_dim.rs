@@ -4,17 +4,10 @@
 //! binary-operation tables with an `embed.W_E` table.
 
 use super::{EvalContext, Probe, ProbeSetup};
-use crate::task::modular::Modular;
-use crate::task::permutation::Permutation;
 use faer::Mat;
 
 pub fn make(s: &ProbeSetup<'_>) -> Option<Box<dyn Probe>> {
-    let operands = if let Some(t) = s.config.task.get::<Modular>() {
-        t.p
-    } else {
-        let t = s.config.task.get::<Permutation>()?;
-        (1..=t.n).product()
-    };
+    let operands = s.config.task.operands()?;
     let spec = s.model.specs().iter().find(|p| p.name == "embed.W_E")?;
     Some(Box::new(EmbeddingDim {
         operands,

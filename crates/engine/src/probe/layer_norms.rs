@@ -3,13 +3,9 @@
 //! `pos_embed`, `blocks.0.attn`, `blocks.0.mlp`, `blocks.0.ln1`, `unembed`, `mlp.0`, ...).
 
 use super::{EvalContext, Probe, ProbeSetup};
-use crate::task::modular::Modular;
-use crate::task::permutation::Permutation;
 
 pub fn make(s: &ProbeSetup<'_>) -> Option<Box<dyn Probe>> {
-    if s.config.task.get::<Modular>().is_none() && s.config.task.get::<Permutation>().is_none() {
-        return None;
-    }
+    s.config.task.operands()?;
     let mut layers: Vec<String> = Vec::new();
     let owner = s
         .model

@@ -6,12 +6,9 @@
 
 use super::{EvalContext, Probe, ProbeSetup};
 use crate::head::Head;
-use crate::task::modular::Modular;
-use crate::task::permutation::Permutation;
 
 pub fn make(s: &ProbeSetup<'_>) -> Option<Box<dyn Probe>> {
-    let binary_op =
-        s.config.task.get::<Modular>().is_some() || s.config.task.get::<Permutation>().is_some();
+    let binary_op = s.config.task.operands().is_some();
     (binary_op && s.model.head() == Head::Logits && s.model.d_out() > 1)
         .then(|| Box::new(Collapse) as _)
 }

@@ -51,6 +51,14 @@ impl Format {
         })
     }
 
+    /// The model kind a config of this format gets when it names none.
+    pub fn default_model(self) -> &'static str {
+        match self {
+            Format::OneHot | Format::TwoHot => "mlp",
+            _ => "transformer",
+        }
+    }
+
     /// The model's view of equations over `v` operands with `c` answers.
     pub fn shape(self, v: usize, c: usize) -> IoShape {
         let input = match self {

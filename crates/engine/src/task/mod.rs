@@ -67,6 +67,11 @@ pub trait Task: Kind {
     fn tables(&self, _data: &Dataset) -> Vec<ExtraTable> {
         Vec::new()
     }
+    /// Binary-operation tasks (a table of `a op b = c`): the number of operands, which are tokens
+    /// 0..n of the inputs (probes of those tasks read their embeddings); None for other tasks.
+    fn operands(&self) -> Option<usize> {
+        None
+    }
     /// Online tasks: a fresh training batch of `b` samples for step `step` of the run with this
     /// seed (None: the task trains on its fixed training split).
     fn fresh_batch(&self, _seed: u64, _step: usize, _b: usize) -> Option<Split> {

@@ -141,10 +141,11 @@ impl Task for Modular {
     }
 
     fn default_model(&self) -> &'static str {
-        match self.split.format {
-            super::binary_op::Format::OneHot | super::binary_op::Format::TwoHot => "mlp",
-            _ => "transformer",
-        }
+        self.split.format.default_model()
+    }
+
+    fn operands(&self) -> Option<usize> {
+        Some(self.p)
     }
 
     fn build(&self, seed: u64, _student: Option<&DenseStack>) -> Dataset {

@@ -6,7 +6,7 @@
 //! default `"a op b ="`). Permutations are numbered in lexicographic order of their images
 //! (0 is the identity).
 
-use super::binary_op::{Format, SplitSettings, Table};
+use super::binary_op::{SplitSettings, Table};
 use super::{Dataset, Task};
 use crate::files::ExtraTable;
 use crate::reader::{ConfigError, Reader};
@@ -117,10 +117,11 @@ impl Task for Permutation {
     }
 
     fn default_model(&self) -> &'static str {
-        match self.split.format {
-            Format::OneHot | Format::TwoHot => "mlp",
-            _ => "transformer",
-        }
+        self.split.format.default_model()
+    }
+
+    fn operands(&self) -> Option<usize> {
+        Some(self.order())
     }
 
     fn build(&self, seed: u64, _student: Option<&DenseStack>) -> Dataset {
