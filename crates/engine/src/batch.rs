@@ -1,16 +1,113 @@
-//! Batches: the inputs and training targets of M members stacked along a leading member axis
-//! (what the trainer and the probes' own forward passes feed a model), and the sampler that picks
-//! each member's minibatches from its own batch stream.
+//! Batches: one member's samples gathered on the host ([`HostBatch`], what a kernel reads), the
+//! inputs and training targets of M members stacked from them along a leading member axis (what the
+//! trainer and the probes' own forward passes feed a burn model), and the sampler that picks each
+//! member's minibatches from its own batch stream.
 
 use crate::head::{Encoding, Target, TargetKind};
-use crate::loss::TargetTensor;
+use crate::loss::{HostTargets, TargetTensor};
 use crate::model::Inputs;
+use crate::model::kernel::HostInputs;
 use crate::params::Precision;
+use crate::real::Real;
 use crate::seed::{Stream, rng};
 use crate::task::{Features, Split};
 use burn::prelude::*;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
+
+/// One member's samples on the host, in precision `E`: token ids per position or dense features,
+/// and each sample's training target. Both paths gather their batches here: a kernel reads it as
+/// it is, burn's path stacks the members' into tensors ([`batch`]).
+#[derive(Debug, Clone, Default)]
+pub struct HostBatch<E> {
+    /// Token ids per position, each [B] (empty for dense inputs).
+    pub tokens: Vec<Vec<usize>>,
+    /// Features, row-major [B, dim] (empty for token inputs).
+    pub x: Vec<E>,
+    pub dim: usize,
+    /// Class targets [B], or vector targets [B, d_target].
+    pub classes: Vec<usize>,
+    pub vectors: Vec<f64>,
+    pub d_target: usize,
+    /// Samples B.
+    pub len: usize,
+}
+
+impl<E: Real> HostBatch<E> {
+    /// The samples `rows` of `split` (all of it with None), with each sample's target of the kind
+    /// the loss wants when `targets` is given; the buffers are reused.
+    pub fn gather(
+        &mut self,
+        split: &Split,
+        rows: Option<&[usize]>,
+        targets: Option<(&Encoding, TargetKind)>,
+    ) {
+        let all: Vec<usize>;
+        let rows = match rows {
+            Some(r) => r,
+            None => {
+                all = (0..split.len()).collect();
+                &all
+            }
+        };
+        self.len = rows.len();
+        self.x.clear();
+        match &split.x {
+            Features::Tokens(t) => {
+                self.tokens.resize(t.len(), Vec::new());
+                for (to, pos) in self.tokens.iter_mut().zip(t) {
+                    to.clear();
+                    to.extend(rows.iter().map(|&k| pos[k]));
+                }
+            }
+            Features::Dense { x, dim } => {
+                self.tokens.clear();
+                self.dim = *dim;
+                for &k in rows {
+                    self.x
+                        .extend(x[k * dim..(k + 1) * dim].iter().map(|&v| E::of(v)));
+                }
+            }
+        }
+        self.classes.clear();
+        self.vectors.clear();
+        self.d_target = 0;
+        if let Some((enc, kind)) = targets {
+            for &k in rows {
+                match enc.target(split, k, kind) {
+                    Target::Class(c) => self.classes.push(c),
+                    Target::Vector(v) => {
+                        self.d_target = v.len();
+                        self.vectors.extend_from_slice(v);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The whole of `split`, with targets of the kind the loss wants.
+    pub fn of(split: &Split, enc: &Encoding, kind: TargetKind) -> HostBatch<E> {
+        let mut b = HostBatch::default();
+        b.gather(split, None, Some((enc, kind)));
+        b
+    }
+
+    pub fn inputs(&self) -> HostInputs<'_, E> {
+        if self.tokens.is_empty() {
+            HostInputs::Dense(&self.x)
+        } else {
+            HostInputs::Tokens(&self.tokens)
+        }
+    }
+
+    pub fn targets(&self) -> HostTargets<'_> {
+        if self.d_target > 0 {
+            HostTargets::Vectors(&self.vectors)
+        } else {
+            HostTargets::Classes(&self.classes)
+        }
+    }
+}
 
 /// Inputs and targets of all members for one split or minibatch.
 pub struct Batch {
@@ -18,89 +115,77 @@ pub struct Batch {
     pub targets: TargetTensor,
 }
 
-/// The inputs of samples `rows[m]` of `splits[m]` for every member m.
+/// Every member's samples `rows[m]` of `splits[m]` on the host, with targets when asked for.
+fn gather(
+    splits: &[&Split],
+    rows: &[Vec<usize>],
+    targets: Option<(&[&Encoding], TargetKind)>,
+) -> Vec<HostBatch<f64>> {
+    splits
+        .iter()
+        .zip(rows)
+        .enumerate()
+        .map(|(m, (s, r))| {
+            let mut h = HostBatch::default();
+            h.gather(s, Some(r), targets.map(|(e, kind)| (e[m], kind)));
+            h
+        })
+        .collect()
+}
+
+/// The inputs of samples `rows[m]` of `splits[m]` for every member m, stacked [M, B, ...].
 pub fn inputs(
     splits: &[&Split],
     rows: &[Vec<usize>],
     device: &Device,
     precision: Precision,
 ) -> Inputs {
-    let m = splits.len();
-    let b = rows[0].len();
-    match &splits[0].x {
-        Features::Tokens(tok) => Inputs::Tokens(
-            (0..tok.len())
-                .map(|pos| {
-                    let v: Vec<i32> = splits
-                        .iter()
-                        .zip(rows)
-                        .flat_map(|(s, r)| {
-                            let Features::Tokens(t) = &s.x else {
-                                unreachable!("members share a task")
-                            };
-                            r.iter().map(move |&k| t[pos][k] as i32)
-                        })
-                        .collect();
-                    Tensor::<2, Int>::from_data(TensorData::new(v, [m, b]), device)
-                })
-                .collect(),
-        ),
-        Features::Dense { dim, .. } => {
-            let mut v = Vec::with_capacity(m * b * dim);
-            for (s, r) in splits.iter().zip(rows) {
-                let Features::Dense { x, dim } = &s.x else {
-                    unreachable!("members share a task")
-                };
-                for &k in r {
-                    v.extend_from_slice(&x[k * dim..(k + 1) * dim]);
-                }
-            }
-            Inputs::Dense(Tensor::from_data(
-                TensorData::new(v, [m, b, *dim]),
-                (device, precision.dtype()),
-            ))
-        }
-    }
+    stack_inputs(&gather(splits, rows, None), device, precision)
 }
 
-/// The training targets of samples `rows[m]` of `splits[m]`, of the kind the loss wants.
-pub fn targets(
-    splits: &[&Split],
-    encodings: &[&Encoding],
-    rows: &[Vec<usize>],
+fn stack_inputs(hosts: &[HostBatch<f64>], device: &Device, precision: Precision) -> Inputs {
+    let (m, b) = (hosts.len(), hosts[0].len);
+    if hosts[0].tokens.is_empty() {
+        let v: Vec<f64> = hosts.iter().flat_map(|h| h.x.iter().copied()).collect();
+        return Inputs::Dense(Tensor::from_data(
+            TensorData::new(v, [m, b, hosts[0].dim]),
+            (device, precision.dtype()),
+        ));
+    }
+    Inputs::Tokens(
+        (0..hosts[0].tokens.len())
+            .map(|pos| {
+                let v: Vec<i32> = hosts
+                    .iter()
+                    .flat_map(|h| h.tokens[pos].iter().map(|&t| t as i32))
+                    .collect();
+                Tensor::<2, Int>::from_data(TensorData::new(v, [m, b]), device)
+            })
+            .collect(),
+    )
+}
+
+fn stack_targets(
+    hosts: &[HostBatch<f64>],
     kind: TargetKind,
     device: &Device,
     precision: Precision,
 ) -> TargetTensor {
-    let m = splits.len();
-    let b = rows[0].len();
+    let (m, b) = (hosts.len(), hosts[0].len);
     match kind {
         TargetKind::Class => {
-            let v: Vec<i32> = splits
+            let v: Vec<i32> = hosts
                 .iter()
-                .zip(encodings)
-                .zip(rows)
-                .flat_map(|((s, e), r)| {
-                    r.iter().map(move |&k| match e.target(s, k, kind) {
-                        Target::Class(c) => c as i32,
-                        Target::Vector(_) => unreachable!("class targets were asked for"),
-                    })
-                })
+                .flat_map(|h| h.classes.iter().map(|&c| c as i32))
                 .collect();
             TargetTensor::Classes(Tensor::from_data(TensorData::new(v, [m, b, 1]), device))
         }
         TargetKind::Vector => {
-            let mut v = Vec::new();
-            let mut dim = 0;
-            for ((s, e), r) in splits.iter().zip(encodings).zip(rows) {
-                for &k in r {
-                    let Target::Vector(t) = e.target(s, k, kind) else {
-                        unreachable!("vector targets were asked for")
-                    };
-                    dim = t.len();
-                    v.extend_from_slice(t);
-                }
-            }
+            let v: Vec<f64> = hosts
+                .iter()
+                .flat_map(|h| h.vectors.iter().copied())
+                .collect();
+            let dim = hosts.iter().map(|h| h.d_target).max().unwrap_or(0);
             TargetTensor::Vectors(Tensor::from_data(
                 TensorData::new(v, [m, b, dim]),
                 (device, precision.dtype()),
@@ -109,7 +194,8 @@ pub fn targets(
     }
 }
 
-/// Inputs and targets together.
+/// Inputs and training targets (of the kind the loss wants) of samples `rows[m]` of `splits[m]`
+/// for every member m, stacked [M, B, ...].
 pub fn batch(
     splits: &[&Split],
     encodings: &[&Encoding],
@@ -118,9 +204,10 @@ pub fn batch(
     device: &Device,
     precision: Precision,
 ) -> Batch {
+    let hosts = gather(splits, rows, Some((encodings, kind)));
     Batch {
-        inputs: inputs(splits, rows, device, precision),
-        targets: targets(splits, encodings, rows, kind, device, precision),
+        inputs: stack_inputs(&hosts, device, precision),
+        targets: stack_targets(&hosts, kind, device, precision),
     }
 }
 

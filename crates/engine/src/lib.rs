@@ -9,8 +9,11 @@
 //!
 //! Modules depend one way: `reader`, `files`, `seed`, `ops`, `init`, `shape`, `params`, `schedule`
 //! and `choice` are leaves; `task` builds on them; `head` reads a task's splits; `loss` and `model`
-//! build on `head`; `batch` stacks data for models; `config` ties task, model and loss together;
-//! `probe`, `memory`, `train` and `run` come last, in that order.
+//! build on `head`; `host` (matrix products, bias, layer norm, activations on host memory) is a leaf
+//! the models' kernels build on, each kernel beside its model (`model/stack.rs`,
+//! `model/transformer/kernel/`); `batch` stacks data for models; `config` ties task, model and loss
+//! together; `probe`, `memory`, `train` (the one loop; `train/fused.rs` steps an ensemble through a
+//! model's kernel) and `run` come last, in that order.
 
 pub mod batch;
 pub mod choice;
@@ -18,10 +21,9 @@ pub mod config;
 pub mod dropout;
 pub mod error;
 pub mod files;
-pub mod fused;
-pub mod fused_transformer;
 pub mod grad_filter;
 pub mod head;
+pub mod host;
 pub mod init;
 pub mod loss;
 pub mod memory;

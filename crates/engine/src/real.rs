@@ -1,6 +1,6 @@
 //! The two floating-point types parameters and computation come in (f32, f64), as one trait for the
-//! host-side kernels: the optimiser's fused update, the fused forward/backward of the MLP family,
-//! and the losses' host gradients.
+//! host-side kernels: the optimiser's fused update, the models' fused forward/backward (`host`,
+//! `Model::kernel`), and the losses' host gradients.
 
 use crate::params::Buf;
 use rten_simd::SimdUnaryOp;

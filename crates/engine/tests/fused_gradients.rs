@@ -1,11 +1,12 @@
-//! The fused forward/backward of the MLP family against burn's autodiff, the reference: the same
-//! loss and the same gradient of every parameter, on every model and head of the family, for a
-//! member of an ensemble (f64: 1e-10 relative; f32: 1e-5), on the training split and on a minibatch.
+//! The stack kernel (`model/stack.rs`: the toy model, MLPs and linear students) against burn's
+//! autodiff, the reference: the same loss and the same gradient of every parameter, on every model
+//! and head of the family, for a member of an ensemble (f64: 1e-10 relative; f32: 1e-5), on the training split and on a minibatch.
 
 use burn::prelude::*;
-use groklab_engine::fused::{Fused, HostInputs};
 use groklab_engine::head::{Encoding, Target, TargetKind};
 use groklab_engine::loss::{HostTargets, TargetTensor};
+use groklab_engine::model::kernel::HostInputs;
+use groklab_engine::model::stack::StackKernel;
 use groklab_engine::model::{Hooks, Inputs};
 use groklab_engine::params::{Params, Precision};
 use groklab_engine::seed::{Stream, rng};
@@ -182,7 +183,7 @@ fn autodiff(
 }
 
 /// The fused path's loss and gradients of member 1 on samples `rows`.
-fn fused<E: groklab_engine::fused::FusedReal>(
+fn fused<E: groklab_engine::model::kernel::FusedReal>(
     c: &Config,
     params: &Params,
     data: &Dataset,
@@ -190,8 +191,8 @@ fn fused<E: groklab_engine::fused::FusedReal>(
     rows: &[usize],
 ) -> (f64, Vec<Vec<f64>>) {
     let model = c.build_model();
-    let mut f =
-        Fused::<E>::new(&model.stack().unwrap(), model.specs()).expect("the family is covered");
+    let mut f = StackKernel::<E>::new(&model.stack().unwrap(), model.specs())
+        .expect("the family is covered");
     let kind = c.loss.wants();
     let (tokens, x): (Vec<Vec<usize>>, Vec<E>) = match &data.train.x {
         Features::Tokens(t) => (

@@ -1,10 +1,11 @@
 //! The sparse-parity study's mechanics: an SGD step with coupled weight decay on the hinge loss by
 //! hand, masked forward passes through the hook points, determinism, online training.
 
-use groklab_engine::fused::{Fused, HostInputs};
 use groklab_engine::head::Encoding;
 use groklab_engine::loss::HostTargets;
 use groklab_engine::model::Hooks;
+use groklab_engine::model::kernel::HostInputs;
+use groklab_engine::model::stack::StackKernel;
 use groklab_engine::optim::{GradRef, Hyper, Optimizer};
 use groklab_engine::params::{Params, Precision};
 use groklab_engine::probe::{EvalContext, Which};
@@ -48,7 +49,7 @@ fn an_sgd_step_with_coupled_decay_on_the_hinge_loss_by_hand() {
         vec![vec![vec![0.3, 0.5]]],
         Precision::F64,
     );
-    let mut f = Fused::<f64>::new(&model.stack().unwrap(), model.specs()).unwrap();
+    let mut f = StackKernel::<f64>::new(&model.stack().unwrap(), model.specs()).unwrap();
     let x = [1.0, -1.0];
     let loss = f.step(
         &params,

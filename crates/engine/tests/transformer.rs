@@ -230,13 +230,14 @@ fn check(c: &Config, extra: &str) {
 
 /// [`check`], with the training pass dropping for member seed and step `dropout`.
 fn check_dropping(c: &Config, extra: &str, dropout: Option<(u64, u64)>) {
-    use groklab_engine::fused::{HostInputs, Kernel};
-    use groklab_engine::fused_transformer::FusedTransformer;
     use groklab_engine::loss::HostTargets;
+    use groklab_engine::model::kernel::HostInputs;
     let model = c.build_model();
-    let t = model.transformer().unwrap();
-    let mut fused = FusedTransformer::<f64>::new(t, model.specs())
-        .unwrap_or_else(|| panic!("[{extra}] not covered"));
+    let mut fused = model
+        .kernel(Precision::F64)
+        .unwrap_or_else(|why| panic!("[{extra}] not covered: {why}"))
+        .f64()
+        .unwrap();
     let data = c.dataset();
     let p = params_of(&*model, 4);
     let ad = Device::flex().autodiff();
@@ -346,7 +347,10 @@ fn fused_path_equals_autodiff() {
     for extra in ["norm = \"post\"", "act_fn = \"gelu\"", "tied = true"] {
         let c = tiny(extra);
         let model = c.build_model();
-        assert!(!groklab_engine::fused::applies(&*model), "[{extra}]");
+        assert!(
+            !groklab_engine::model::kernel::has_kernel(&*model),
+            "[{extra}]"
+        );
     }
 }
 

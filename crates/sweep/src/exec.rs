@@ -86,7 +86,9 @@ pub struct Outcome {
 pub fn default_chunk(run: &RunSpec) -> usize {
     use groklab_engine::config::TrainPath;
     let model = run.config.build_model();
-    if run.config.train.path != TrainPath::Autodiff && groklab_engine::fused::applies(&*model) {
+    if run.config.train.path != TrainPath::Autodiff
+        && groklab_engine::model::kernel::has_kernel(&*model)
+    {
         1
     } else {
         4

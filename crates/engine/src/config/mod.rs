@@ -84,7 +84,7 @@ pub struct TrainConfig {
     /// Floating-point precision of parameters and computation.
     pub dtype: Precision,
     /// How gradients are computed: `auto` (the fused path where it applies, else autodiff),
-    /// `autodiff` (burn's, the general path) or `fused` (the MLP family's hand-written backward).
+    /// `autodiff` (burn's, the general path) or `fused` (the model's own kernel, `Model::kernel`).
     pub path: TrainPath,
 }
 

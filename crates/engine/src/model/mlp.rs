@@ -8,11 +8,13 @@
 //! Parameters `mlp.{l}.W` [d_in, d_out] (input times W) and, with biases, `mlp.{l}.b`.
 //! Hook points: `mlp.{l}.hook_pre` and `mlp.{l}.hook_post` of every hidden layer.
 
-use super::{Hooks, Inputs, Model, ModelSpec, Stack, StackInput, StackLayer, does_not_fit};
+use super::{
+    AnyKernel, Hooks, Inputs, Model, ModelSpec, Stack, StackInput, StackLayer, does_not_fit,
+};
 use crate::head::Head;
 use crate::init::Init;
 use crate::ops::Activation;
-use crate::params::{ParamSpec, ParamTensors};
+use crate::params::{ParamSpec, ParamTensors, Precision};
 use crate::reader::{ConfigError, Reader};
 use crate::shape::{DenseStack, Input, IoShape, Output};
 use burn::prelude::*;
@@ -125,6 +127,29 @@ pub struct Mlp {
     layers: Vec<Layer>,
 }
 
+impl Mlp {
+    /// Every MLP is a dense stack: its layers by name, on dense inputs.
+    fn as_stack(&self) -> Stack {
+        Stack {
+            input: StackInput::Dense {
+                dim: self.widths[0],
+            },
+            layers: self
+                .layers
+                .iter()
+                .zip(self.widths.windows(2))
+                .map(|(l, w)| StackLayer {
+                    w: l.w.clone(),
+                    b: l.b.clone(),
+                    d_in: w[0],
+                    d_out: w[1],
+                })
+                .collect(),
+            act_fn: self.cfg.act_fn,
+        }
+    }
+}
+
 impl Model for Mlp {
     fn specs(&self) -> &[ParamSpec] {
         &self.specs
@@ -193,23 +218,11 @@ impl Model for Mlp {
     }
 
     fn stack(&self) -> Option<Stack> {
-        Some(Stack {
-            input: StackInput::Dense {
-                dim: self.widths[0],
-            },
-            layers: self
-                .layers
-                .iter()
-                .zip(self.widths.windows(2))
-                .map(|(l, w)| StackLayer {
-                    w: l.w.clone(),
-                    b: l.b.clone(),
-                    d_in: w[0],
-                    d_out: w[1],
-                })
-                .collect(),
-            act_fn: self.cfg.act_fn,
-        })
+        Some(self.as_stack())
+    }
+
+    fn kernel(&self, precision: Precision) -> Result<AnyKernel, String> {
+        self.as_stack().kernel(&self.specs, precision)
     }
 
     fn dense_stack(&self) -> Option<DenseStack> {

@@ -8,21 +8,29 @@
 //! independent members (own seeds, learning rates, weight decays) with the same code, and lets
 //! initialisation come from our own seeded generator (burn's flex RNG is process-global).
 //!
+//! A model may also have a fast path, its kernel ([`kernel`]): a fused forward/backward on host
+//! memory beside its burn definition (`stack.rs` for the MLP family, `transformer/kernel/`),
+//! returned by [`Model::kernel`].
+//!
 //! Names follow TransformerLens words: `embed.W_E` [d_vocab, d_model]; MLP layers `decoder.{l}.W`
 //! [d_in, d_out] (input times W, not PyTorch's orientation) and `decoder.{l}.b` [d_out]; plain MLPs
 //! (the linear-estimator students) `mlp.{l}.W` and `mlp.{l}.b`. Activations pass hook points
 //! ([`Hooks`]) named the same way: `hook_embed`, `decoder.{l}.hook_pre`, `mlp.{l}.hook_post`.
 
 pub mod hooks;
+pub mod kernel;
 pub mod mlp;
+pub mod stack;
 pub mod toy;
 pub mod transformer;
 
 pub use hooks::Hooks;
+pub use kernel::{AnyKernel, Kernel};
+pub use stack::{Stack, StackInput, StackLayer};
 
 use crate::choice::{Choice, Entry, Kind};
 use crate::head::Head;
-use crate::params::{ParamSpec, ParamTensors};
+use crate::params::{ParamSpec, ParamTensors, Precision};
 use crate::reader::ConfigError;
 use crate::shape::{DenseStack, IoShape};
 use burn::prelude::*;
@@ -90,43 +98,17 @@ pub trait Model: Send + Sync {
     fn dense_stack(&self) -> Option<DenseStack> {
         None
     }
-    /// The model as a stack of dense layers over named parameters, for the fused forward/backward
-    /// path ([`crate::fused`]); None for models it does not cover.
+    /// The model as a stack of dense layers over named parameters, for models of the MLP family
+    /// (the probes of neurons read it).
     fn stack(&self) -> Option<Stack> {
         None
     }
-    /// The model as a transformer, for its fused path ([`crate::fused_transformer`]).
-    fn transformer(&self) -> Option<&transformer::Transformer> {
-        None
+    /// The model's fused forward/backward on host memory in `precision` (its [`Kernel`], kept in
+    /// the model's own folder), or why it has none: then the trainer takes burn's autodiff through
+    /// `forward`, the reference the kernel is tested against. Asked once per training call.
+    fn kernel(&self, _precision: Precision) -> Result<AnyKernel, String> {
+        Err("this model has no fused kernel".into())
     }
-}
-
-/// A model of the MLP family, described by its parameter names: what the fused path computes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Stack {
-    pub input: StackInput,
-    /// Layers in order.
-    pub layers: Vec<StackLayer>,
-    /// Activation after every layer but the last.
-    pub act_fn: crate::ops::Activation,
-}
-
-/// How the first layer's input is formed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StackInput {
-    /// The features themselves, `dim` per sample.
-    Dense { dim: usize },
-    /// The sum over positions of rows of an embedding table [vocab, dim] (the toy model's E_a + E_b).
-    SumOfEmbeddings { table: String, dim: usize },
-}
-
-/// One dense layer: input times `w` [d_in, d_out], plus `b` [d_out] when present.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StackLayer {
-    pub w: String,
-    pub b: Option<String>,
-    pub d_in: usize,
-    pub d_out: usize,
 }
 
 /// A model's settings without its init-only keys: members whose models agree on these can train as

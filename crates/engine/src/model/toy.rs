@@ -9,11 +9,13 @@
 //! Hook points: `hook_embed` (E_a + E_b), `decoder.{l}.hook_pre` and `decoder.{l}.hook_post` of
 //! every hidden layer.
 
-use super::{Hooks, Inputs, Model, ModelSpec, Stack, StackInput, StackLayer, does_not_fit};
+use super::{
+    AnyKernel, Hooks, Inputs, Model, ModelSpec, Stack, StackInput, StackLayer, does_not_fit,
+};
 use crate::head::Head;
 use crate::init::uniform;
 use crate::ops::Activation;
-use crate::params::{ParamSpec, ParamTensors};
+use crate::params::{ParamSpec, ParamTensors, Precision};
 use crate::reader::{ConfigError, Reader};
 use crate::shape::{Input, IoShape, Output};
 use burn::prelude::*;
@@ -277,5 +279,12 @@ impl Model for Toy {
                 .collect(),
             act_fn: self.cfg.act_fn,
         })
+    }
+
+    fn kernel(&self, precision: Precision) -> Result<AnyKernel, String> {
+        let stack = self.stack().ok_or(
+            "combine = \"product\" (matrix embeddings) has no fused kernel: burn's autodiff runs it",
+        )?;
+        stack.kernel(&self.specs, precision)
     }
 }

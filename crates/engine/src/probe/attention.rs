@@ -7,21 +7,26 @@
 use super::{EvalContext, Probe, ProbeSetup, Which};
 use crate::files::ExtraTable;
 use crate::model::Hooks;
+use crate::model::transformer::TransformerConfig;
+use crate::shape::Input;
 
 pub fn make(s: &ProbeSetup<'_>) -> Option<Box<dyn Probe>> {
     let n = s.config.eval.attention_samples;
-    let t = s.model.transformer()?;
+    let t = s.config.model.get::<TransformerConfig>()?;
+    let Input::Tokens { positions, .. } = s.config.task.shape().input else {
+        return None;
+    };
     if n == 0 {
         return None;
     }
-    let names = (0..t.cfg.n_layers)
+    let names = (0..t.n_layers)
         .map(|l| format!("blocks.{l}.attn.hook_pattern"))
         .collect();
     Some(Box::new(Attention {
         n,
         names,
-        heads: t.cfg.n_heads,
-        positions: t.positions,
+        heads: t.n_heads,
+        positions,
         rows: Vec::new(),
     }))
 }

@@ -134,7 +134,7 @@ impl Net {
         s.w.clear();
         s.w.extend(self.w.iter().map(|&v| v as f64));
         s.z.resize(n * self.width, 0.0);
-        crate::fused::mm(&mut s.z, x, &s.w, n, self.d_in, self.width);
+        crate::host::mm(&mut s.z, x, &s.w, n, self.d_in, self.width);
         for row in s.z.chunks_mut(self.width) {
             for (v, &b) in row.iter_mut().zip(&self.b) {
                 *v += b as f64;

@@ -5,27 +5,31 @@
 //! model architecture, task shape, loss and budget, and each has its own seed (data split,
 //! initialisation, batch order), learning rates, weight decays and probes, all from its own config.
 //!
-//! Each step: parameters leave the host store as autodiff leaves, the model runs forward on the
-//! batch, the loss's training form gives each member's mean loss, their sum (members' graphs are
-//! disjoint, so each gets its own gradient) is differentiated once, gradients come back to the host
-//! and the fused optimiser steps every member at its scheduled learning rate. At the evaluation
-//! steps the model runs forward without autodiff on the train and validation splits and every
-//! member's probes record a row. A member whose loss turns NaN or infinite is frozen and recorded
-//! as diverged; the others go on.
+//! The gradient comes from one of two paths, chosen once at setup: the model's fused kernel on host
+//! memory where it has one ([`fused`]), else burn's autodiff ([`autodiff`], the general path and the
+//! reference). Each step picks every member's batch (whole split, a minibatch from its own stream,
+//! or a fresh online batch), the path computes every member's loss and gradient and the optimiser
+//! steps every member at its scheduled learning rate. At the evaluation steps the model runs forward
+//! on the train and validation splits and every member's probes record a row. A member whose loss
+//! turns NaN or infinite is frozen and recorded as diverged; the others go on.
 
-use crate::batch::{self, Batch, Sampler};
+pub mod autodiff;
+pub mod fused;
+
+use crate::batch::Sampler;
 use crate::config::{Config, TrainPath};
 use crate::error::EngineError;
 use crate::files::ExtraTable;
 use crate::head::Encoding;
 use crate::loss::LossConfig;
-use crate::model::{Hooks, Inputs, Model};
-use crate::optim::{GradRef, Hyper, Optimizer};
+use crate::model::Model;
+use crate::optim::{Hyper, Optimizer};
 use crate::params::{ParamSpec, Params, Precision};
 use crate::probe::{EvalContext, Probe, ProbeSetup, probes_for};
 use crate::seed::{Stream, rng};
-use crate::task::Dataset;
-use burn::prelude::*;
+use crate::task::{Dataset, Split};
+use autodiff::Autodiff;
+use fused::{FusedSteps, MemberData};
 use std::time::Instant;
 
 /// Metrics of one member: a header and one row per evaluation step.
@@ -150,6 +154,24 @@ struct Member {
     last_step: usize,
 }
 
+/// The path every step's gradient takes, chosen once at setup.
+enum Path {
+    /// The model's kernel on host memory.
+    Fused(Box<dyn FusedSteps>),
+    /// burn's autodiff.
+    Autodiff(Box<Autodiff>),
+}
+
+/// Which samples a step trains on.
+pub enum StepBatch<'a> {
+    /// Every member's whole training split.
+    Full,
+    /// Rows `rows[m]` of member m's training split.
+    Rows(&'a [Vec<usize>]),
+    /// A fresh batch per member (online tasks).
+    Fresh(&'a [Split]),
+}
+
 /// A training call in progress.
 pub struct Trainer {
     members: Vec<Member>,
@@ -159,20 +181,27 @@ pub struct Trainer {
     initial: Vec<Vec<Vec<f64>>>,
     optimizer: Optimizer,
     precision: Precision,
-    plain: Device,
-    ad: Device,
+    path: Path,
     /// Steps of the run and the evaluation steps still to come.
     steps: usize,
     evals: std::collections::VecDeque<usize>,
-    /// The whole training set on the autodiff device, when every step uses it (autodiff path).
-    full_batch: Option<Batch>,
-    /// The fused forward/backward of the MLP family, when it is used.
-    fused: Option<Box<dyn crate::fused::FusedSteps>>,
+    /// Samples per step (the training set's size for full batches).
     batch_size: usize,
+    full_batch: bool,
     sampler: Sampler,
-    eval_train: Inputs,
-    eval_val: Option<Inputs>,
     name: String,
+}
+
+/// The members' splits and encodings as the paths read them.
+fn member_data(members: &[Member]) -> Vec<MemberData<'_>> {
+    members
+        .iter()
+        .map(|m| MemberData {
+            train: &m.data.train,
+            val: &m.data.val,
+            encoding: &m.encoding,
+        })
+        .collect()
 }
 
 impl Trainer {
@@ -259,49 +288,30 @@ impl Trainer {
             })
             .collect();
 
-        let plain = Device::flex();
-        let ad = plain.clone().autodiff();
-        let train_splits: Vec<_> = members.iter().map(|m| &m.data.train).collect();
-        let val_splits: Vec<_> = members.iter().map(|m| &m.data.val).collect();
-        let encodings: Vec<_> = members.iter().map(|m| &m.encoding).collect();
-        let n_train = members[0].data.train.len();
-        let n_val = members[0].data.val.len();
-        let all = |n: usize| vec![(0..n).collect::<Vec<usize>>(); members.len()];
         let kind = first.loss.wants();
-        let fused = match first.train.path {
-            TrainPath::Autodiff => None,
-            TrainPath::Auto | TrainPath::Fused => crate::fused::training(
-                &*model,
-                precision,
-                &train_splits,
-                &val_splits,
-                &encodings,
-                kind,
-                &configs.iter().map(|c| c.seed).collect::<Vec<u64>>(),
-            ),
-        };
-        let full_batch = (first.train.batch_size == 0 && fused.is_none()).then(|| {
-            batch::batch(
-                &train_splits,
-                &encodings,
-                &all(n_train),
-                kind,
-                &ad,
-                precision,
-            )
-        });
-        let eval_train = batch::inputs(&train_splits, &all(n_train), &plain, precision);
-        let eval_val =
-            (n_val > 0).then(|| batch::inputs(&val_splits, &all(n_val), &plain, precision));
         let seeds: Vec<u64> = configs.iter().map(|c| c.seed).collect();
+        let full_batch = first.train.batch_size == 0;
+        let data = member_data(&members);
+        let kernel = match first.train.path {
+            TrainPath::Autodiff => None,
+            TrainPath::Auto | TrainPath::Fused => model.kernel(precision).ok(),
+        };
+        let path = match kernel {
+            Some(k) => Path::Fused(fused::training(k, &data, kind, &seeds)),
+            None => Path::Autodiff(Box::new(Autodiff::new(
+                &data, kind, full_batch, precision, &seeds,
+            ))),
+        };
+        let n_train = members[0].data.train.len();
         let steps = first.train.steps;
         Ok(Trainer {
             evals: crate::schedule::config_eval_steps(first).into(),
-            batch_size: if first.train.batch_size == 0 {
+            batch_size: if full_batch {
                 n_train
             } else {
                 first.train.batch_size
             },
+            full_batch,
             sampler: Sampler::new(&seeds, n_train, first.train.epochs > 0),
             name: first.name.clone(),
             loss: first.loss.clone(),
@@ -311,13 +321,8 @@ impl Trainer {
             initial,
             optimizer: Optimizer::new(hyper, steps),
             precision,
-            plain,
-            ad,
+            path,
             steps,
-            full_batch,
-            fused,
-            eval_train,
-            eval_val,
         })
     }
 
@@ -350,7 +355,7 @@ impl Trainer {
     /// correction) of every active member. Steps are taken in order, each once.
     pub fn step(&mut self, step: usize) {
         // online tasks train on a fresh batch of every member's own stream
-        let fresh: Option<Vec<crate::task::Split>> = self
+        let fresh: Option<Vec<Split>> = self
             .members
             .iter()
             .map(|m| {
@@ -359,99 +364,47 @@ impl Trainer {
                     .fresh_batch(m.config.seed, step, self.batch_size)
             })
             .collect();
-        if let Some(fused) = &mut self.fused {
-            let rows = (fresh.is_none() && self.members[0].config.train.batch_size > 0)
-                .then(|| self.sampler.next(self.batch_size));
-            let active: Vec<bool> = self.members.iter().map(|m| m.active).collect();
-            let losses = fused.step(
-                &mut self.params,
-                &mut self.optimizer,
-                &*self.loss,
-                rows.as_deref(),
-                fresh.as_deref(),
-                &active,
-                step as u64,
-            );
-            for (member, l) in self.members.iter_mut().zip(&losses) {
-                if member.active {
-                    if l.is_finite() {
-                        member.last_step = step;
-                    } else {
-                        member.active = false;
-                        member.diverged_at = Some(step);
-                    }
-                }
-            }
-            return;
-        }
-        let mb;
-        let b = match (&self.full_batch, &fresh) {
-            (_, Some(splits)) => {
-                let splits: Vec<_> = splits.iter().collect();
-                let encodings: Vec<_> = self.members.iter().map(|m| &m.encoding).collect();
-                let rows = vec![(0..self.batch_size).collect::<Vec<usize>>(); splits.len()];
-                mb = batch::batch(
-                    &splits,
-                    &encodings,
-                    &rows,
-                    self.loss.wants(),
-                    &self.ad,
-                    self.precision,
-                );
-                &mb
-            }
-            (Some(b), None) => b,
-            (None, None) => {
-                let rows = self.sampler.next(self.batch_size);
-                let splits: Vec<_> = self.members.iter().map(|m| &m.data.train).collect();
-                let encodings: Vec<_> = self.members.iter().map(|m| &m.encoding).collect();
-                mb = batch::batch(
-                    &splits,
-                    &encodings,
-                    &rows,
-                    self.loss.wants(),
-                    &self.ad,
-                    self.precision,
-                );
-                &mb
+        let rows;
+        let batch = match &fresh {
+            Some(splits) => StepBatch::Fresh(splits),
+            None if self.full_batch => StepBatch::Full,
+            None => {
+                rows = self.sampler.next(self.batch_size);
+                StepBatch::Rows(&rows)
             }
         };
-        let gradients: Vec<TensorData> = {
-            let leaves = self.params.tensors(&self.ad).require_grad();
-            let seeds = self.members.iter().map(|m| m.config.seed).collect();
-            let mut hooks = Hooks::training(seeds, step as u64);
-            let out = self.model.forward(&leaves, &b.inputs, &mut hooks);
-            let losses = self.loss.train(out, &b.targets);
-            let values: Vec<f64> = losses.clone().into_data().iter::<f64>().collect();
-            let mut grads = losses.sum().backward();
-            for (member, l) in self.members.iter_mut().zip(&values) {
-                if member.active && !l.is_finite() {
-                    member.active = false;
-                    member.diverged_at = Some(step);
-                }
-            }
-            leaves
-                .tensors()
-                .iter()
-                .map(|l| {
-                    l.grad_remove(&mut grads)
-                        .expect("every parameter takes part in the loss")
-                        .into_data()
-                })
-                .collect()
-        };
-        let grefs: Vec<GradRef<'_>> = gradients
-            .iter()
-            .map(|g| match self.precision {
-                Precision::F32 => GradRef::F32(g.as_slice::<f32>().expect("f32 gradient")),
-                Precision::F64 => GradRef::F64(g.as_slice::<f64>().expect("f64 gradient")),
-            })
-            .collect();
         let active: Vec<bool> = self.members.iter().map(|m| m.active).collect();
-        self.optimizer
-            .step(&mut self.params, &grefs, &active, step as u64);
-        for m in self.members.iter_mut().filter(|m| m.active) {
-            m.last_step = step;
+        let data = member_data(&self.members);
+        let (params, optimizer, t) = (&mut self.params, &mut self.optimizer, step as u64);
+        let losses = match &mut self.path {
+            Path::Fused(f) => f.step(params, optimizer, &*self.loss, &data, &batch, &active, t),
+            Path::Autodiff(a) => a.step(
+                &*self.model,
+                &*self.loss,
+                params,
+                optimizer,
+                &data,
+                &batch,
+                &active,
+                t,
+            ),
+        };
+        self.record_losses(step, &losses);
+    }
+
+    /// Members whose loss at `step` is not finite diverged there (they are frozen); the others
+    /// have taken the step.
+    fn record_losses(&mut self, step: usize, losses: &[f64]) {
+        for (member, l) in self.members.iter_mut().zip(losses) {
+            if !member.active {
+                continue;
+            }
+            if l.is_finite() {
+                member.last_step = step;
+            } else {
+                member.active = false;
+                member.diverged_at = Some(step);
+            }
         }
     }
 
@@ -470,21 +423,9 @@ impl Trainer {
     /// Every member's probes at `step`: recording a row (`record`) or finishing.
     fn visit(&mut self, step: usize, record: bool) {
         let d_out = self.model.d_out();
-        let (train_out, val_out) = if let Some(f) = &mut self.fused {
-            (
-                f.outputs(&self.params, false),
-                f.outputs(&self.params, true),
-            )
-        } else {
-            let pt = self.params.tensors(&self.plain);
-            let train = host(
-                self.model
-                    .forward(&pt, &self.eval_train, &mut Hooks::none()),
-            );
-            let val = self.eval_val.as_ref().map_or_else(Vec::new, |v| {
-                host(self.model.forward(&pt, v, &mut Hooks::none()))
-            });
-            (train, val)
+        let (train_out, val_out) = match &mut self.path {
+            Path::Fused(f) => f.outputs(&self.params),
+            Path::Autodiff(a) => a.outputs(&*self.model, &self.params),
         };
         for (m, member) in self.members.iter_mut().enumerate() {
             if record && !member.active && member.diverged_at.is_some_and(|d| d < step) {
@@ -582,12 +523,15 @@ pub fn check_fits(configs: &[Config]) -> Result<(), EngineError> {
     check_compatible(configs)?;
     let config = &configs[0];
     let model = config.build_model();
-    if config.train.path == TrainPath::Fused && !crate::fused::applies(&*model) {
+    if config.train.path == TrainPath::Fused
+        && let Err(why) = model.kernel(config.train.dtype)
+    {
         return Err(EngineError::Config(crate::ConfigError::Invalid {
             key: "train.path".into(),
             value: "\"fused\"".into(),
             allowed: format!(
-                "\"auto\" or \"autodiff\": the fused path covers the MLP family, not model.kind = {:?}",
+                "\"auto\" or \"autodiff\": model.kind = {:?} with these settings has no fused \
+                 kernel ({why})",
                 crate::choice::Kind::kind(&*config.model)
             ),
         }));
@@ -615,11 +559,6 @@ pub fn check_fits(configs: &[Config]) -> Result<(), EngineError> {
         }
         _ => Ok(()),
     }
-}
-
-/// Host copy of a tensor as f64.
-fn host(t: Tensor<3>) -> Vec<f64> {
-    t.into_data().iter::<f64>().collect()
 }
 
 fn progress_bar(show: bool, len: u64, name: &str) -> indicatif::ProgressBar {

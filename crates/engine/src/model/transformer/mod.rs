@@ -25,13 +25,18 @@
 //! `blocks.{l}.hook_attn_out`, `blocks.{l}.hook_resid_mid`, `blocks.{l}.mlp.hook_pre`,
 //! `blocks.{l}.mlp.hook_post`, `blocks.{l}.hook_mlp_out`, `blocks.{l}.hook_resid_post`.
 
+mod kernel;
+mod names;
+
+use super::kernel::AnyKernel;
 use super::{Hooks, Inputs, Model, ModelSpec, does_not_fit};
 use crate::head::Head;
-use crate::params::{ParamSpec, ParamTensors};
+use crate::params::{ParamSpec, ParamTensors, Precision};
 use crate::reader::{ConfigError, Reader};
 use crate::shape::{Input, IoShape, Output};
 use burn::prelude::*;
 use burn::tensor::activation;
+use names::{LnNames, Names};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::sync::Arc;
@@ -184,64 +189,24 @@ impl ModelSpec for TransformerConfig {
                 ),
             });
         }
-        let c = self.clone();
-        let (d, h, dh) = (c.d_model, c.n_heads, c.d_head);
-        let mut specs = vec![ParamSpec::new("embed.W_E", &[vocab, d])];
-        if c.pos == Pos::Learned {
-            specs.push(ParamSpec::new("pos_embed.W_pos", &[positions, d]));
-        }
-        let ln = |specs: &mut Vec<ParamSpec>, name: &str| {
-            if c.norm != Norm::None {
-                specs.push(ParamSpec::new(&format!("{name}.w"), &[d]));
-                specs.push(ParamSpec::new(&format!("{name}.b"), &[d]));
-            }
-        };
-        for l in 0..c.n_layers {
-            let a = format!("blocks.{l}.attn");
-            ln(&mut specs, &format!("blocks.{l}.ln1"));
-            for w in ["W_Q", "W_K", "W_V"] {
-                specs.push(ParamSpec::new(&format!("{a}.{w}"), &[h, d, dh]));
-            }
-            specs.push(ParamSpec::new(&format!("{a}.W_O"), &[h, dh, d]));
-            for b in ["b_Q", "b_K", "b_V"] {
-                specs.push(ParamSpec::new(&format!("{a}.{b}"), &[h, dh]));
-            }
-            specs.push(ParamSpec::new(&format!("{a}.b_O"), &[d]));
-            if c.d_mlp > 0 {
-                ln(&mut specs, &format!("blocks.{l}.ln2"));
-                let m = format!("blocks.{l}.mlp");
-                specs.push(ParamSpec::new(&format!("{m}.W_in"), &[d, c.d_mlp]));
-                specs.push(ParamSpec::new(&format!("{m}.b_in"), &[c.d_mlp]));
-                specs.push(ParamSpec::new(&format!("{m}.W_out"), &[c.d_mlp, d]));
-                specs.push(ParamSpec::new(&format!("{m}.b_out"), &[d]));
-            }
-        }
-        if c.norm == Norm::Pre {
-            ln(&mut specs, "ln_final");
-        }
-        let d_read = match c.readout {
-            Readout::Last => d,
-            Readout::Concat => positions * d,
-        };
-        if !c.tied {
-            specs.push(ParamSpec::new("unembed.W_U", &[d_read, classes]));
-        }
-        specs.push(ParamSpec::new("unembed.b_U", &[classes]));
+        let names = Names::new(self);
         Ok(Box::new(Transformer {
-            cfg: c,
+            specs: names.specs(self, vocab, positions, classes),
+            names,
+            cfg: self.clone(),
             vocab,
             positions,
             classes,
-            specs,
         }))
     }
 }
 
 pub struct Transformer {
-    pub cfg: TransformerConfig,
-    pub vocab: usize,
-    pub positions: usize,
-    pub classes: usize,
+    cfg: TransformerConfig,
+    vocab: usize,
+    positions: usize,
+    classes: usize,
+    names: Names,
     specs: Vec<ParamSpec>,
 }
 
@@ -283,17 +248,86 @@ impl Transformer {
         t * m
     }
 
-    /// LayerNorm over the last axis (eps 1e-5, biased variance, as PyTorch), when the model has one.
-    fn ln(&self, p: &ParamTensors<'_>, name: &str, x: Tensor<4>) -> Tensor<4> {
-        if self.cfg.norm == Norm::None {
-            return x;
+    /// The token embeddings plus the learned positions: the input residual [M, B, P, d].
+    fn embed(
+        &self,
+        p: &ParamTensors<'_>,
+        tokens: &[Tensor<2, Int>],
+        hooks: &mut Hooks,
+    ) -> Tensor<4> {
+        let w_e = p.get(&self.names.w_e);
+        let [m, _, d] = w_e.dims();
+        let pn = tokens.len();
+        let [_, b] = tokens[0].dims();
+        let embedded: Vec<Tensor<3>> = tokens
+            .iter()
+            .map(|ids| {
+                let idx = ids.clone().reshape([m, b, 1]).expand([m, b, d]);
+                w_e.clone().gather(1, idx) // [M, B, d]
+            })
+            .collect();
+        let mut resid: Tensor<4> = Tensor::stack(embedded, 2); // [M, B, P, d]
+        resid = point(hooks, "hook_embed", resid);
+        if let Some(w_pos) = &self.names.w_pos {
+            let w_pos = p.get(w_pos).clone().reshape([m, 1, pn, d]);
+            resid = if hooks.idle() {
+                resid + w_pos
+            } else {
+                resid + point(hooks, "hook_pos_embed", w_pos.expand([m, b, pn, d]))
+            };
         }
+        resid
+    }
+
+    /// LayerNorm over the last axis (eps 1e-5, biased variance, as PyTorch), when the model has one.
+    fn ln(&self, p: &ParamTensors<'_>, names: Option<&LnNames>, x: Tensor<4>) -> Tensor<4> {
+        let Some(names) = names else {
+            return x;
+        };
         let [m, _, _, d] = x.dims();
         let (var, mean) = x.clone().var_mean_bias(3);
         let xn = (x - mean) / (var + 1e-5).sqrt();
-        let w = p.get(&format!("{name}.w")).clone().reshape([m, 1, 1, d]);
-        let b = p.get(&format!("{name}.b")).clone().reshape([m, 1, 1, d]);
+        let w = p.get(&names.w).clone().reshape([m, 1, 1, d]);
+        let b = p.get(&names.b).clone().reshape([m, 1, 1, d]);
         xn * w + b
+    }
+
+    /// Block `l` on the residual [M, B, P, d]: attention and the MLP, each added to the residual,
+    /// with LayerNorm before each (pre-LN) or after each sum (post-LN).
+    fn block(
+        &self,
+        p: &ParamTensors<'_>,
+        l: usize,
+        mut resid: Tensor<4>,
+        hooks: &mut Hooks,
+    ) -> Tensor<4> {
+        let names = &self.names.blocks[l];
+        resid = point(hooks, &format!("blocks.{l}.hook_resid_pre"), resid);
+        let attn_in = match self.cfg.norm {
+            Norm::Pre => self.ln(p, names.ln1.as_ref(), resid.clone()),
+            _ => resid.clone(),
+        };
+        let attn = self.attention(p, l, attn_in, hooks);
+        let attn = self.drop(hooks, l, crate::dropout::Site::AttnOut, attn);
+        let attn = point(hooks, &format!("blocks.{l}.hook_attn_out"), attn);
+        resid = resid + attn;
+        if self.cfg.norm == Norm::Post {
+            resid = self.ln(p, names.ln1.as_ref(), resid);
+        }
+        if self.cfg.d_mlp > 0 {
+            resid = point(hooks, &format!("blocks.{l}.hook_resid_mid"), resid);
+            let mlp_in = match self.cfg.norm {
+                Norm::Pre => self.ln(p, names.ln2.as_ref(), resid.clone()),
+                _ => resid.clone(),
+            };
+            let out = self.mlp(p, l, mlp_in, hooks);
+            let out = point(hooks, &format!("blocks.{l}.hook_mlp_out"), out);
+            resid = resid + out;
+            if self.cfg.norm == Norm::Post {
+                resid = self.ln(p, names.ln2.as_ref(), resid);
+            }
+        }
+        point(hooks, &format!("blocks.{l}.hook_resid_post"), resid)
     }
 
     /// Multi-head attention of layer `l` on x [M, B, P, d].
@@ -306,27 +340,24 @@ impl Transformer {
     ) -> Tensor<4> {
         let [m, b, pn, d] = x.dims();
         let (h, dh) = (self.cfg.n_heads, self.cfg.d_head);
-        let a = format!("blocks.{l}.attn");
+        let names = &self.names.blocks[l].attn;
         let x2 = x.reshape([m, b * pn, d]);
         // [n_heads, d_model, d_head] as one [d_model, n_heads * d_head] product, heads major
         let project = |w: &str, bias: &str| {
             let w = p
-                .get(&format!("{a}.{w}"))
+                .get(w)
                 .clone()
                 .reshape([m, h, d, dh])
                 .swap_dims(1, 2)
                 .reshape([m, d, h * dh]);
-            let bias = p
-                .get(&format!("{a}.{bias}"))
-                .clone()
-                .reshape([m, 1, h * dh]);
+            let bias = p.get(bias).clone().reshape([m, 1, h * dh]);
             (x2.clone().matmul(w) + bias)
                 .reshape([m * b, pn, h, dh])
                 .swap_dims(1, 2) // [M B, H, P, dh]
         };
-        let q = project("W_Q", "b_Q");
-        let k = project("W_K", "b_K");
-        let v = project("W_V", "b_V");
+        let q = project(&names.w_q, &names.b_q);
+        let k = project(&names.w_k, &names.b_k);
+        let v = project(&names.w_v, &names.b_v);
         // Sequences are a few tokens long: a batched product of [P, d_head] matrices would be one
         // tiny gemm call per sample and head (most of the step's time, measured), so the scores
         // and the mixing are broadcast products summed over one axis instead.
@@ -354,7 +385,7 @@ impl Transformer {
         } else {
             let flat = pattern.reshape([m, b, h * pn * pn]);
             hooks
-                .point(&format!("{a}.hook_pattern"), flat)
+                .point(&format!("blocks.{l}.attn.hook_pattern"), flat)
                 .reshape([m * b, h, pn, pn])
         };
         let pattern = self.drop(hooks, l, crate::dropout::Site::Pattern, pattern);
@@ -365,17 +396,21 @@ impl Transformer {
         let z = z
             .swap_dims(1, 2) // [M B, P, H, dh]
             .reshape([m, b * pn, h * dh]);
-        let w_o = p.get(&format!("{a}.W_O")).clone().reshape([m, h * dh, d]);
-        let b_o = p.get(&format!("{a}.b_O")).clone().reshape([m, 1, d]);
+        let w_o = p.get(&names.w_o).clone().reshape([m, h * dh, d]);
+        let b_o = p.get(&names.b_o).clone().reshape([m, 1, d]);
         (z.matmul(w_o) + b_o).reshape([m, b, pn, d])
     }
 
+    /// The MLP of layer `l` on x [M, B, P, d].
     fn mlp(&self, p: &ParamTensors<'_>, l: usize, x: Tensor<4>, hooks: &mut Hooks) -> Tensor<4> {
         let [m, b, pn, d] = x.dims();
+        let Some(names) = &self.names.blocks[l].mlp else {
+            unreachable!("the MLP runs only in blocks that have one")
+        };
         let n = format!("blocks.{l}.mlp");
         let dm = self.cfg.d_mlp;
-        let w_in = p.get(&format!("{n}.W_in")).clone();
-        let b_in = p.get(&format!("{n}.b_in")).clone();
+        let w_in = p.get(&names.w_in).clone();
+        let b_in = p.get(&names.b_in).clone();
         let pre = (x.reshape([m, b * pn, d]).matmul(w_in) + b_in).reshape([m, b, pn, dm]);
         let pre = point(hooks, &format!("{n}.hook_pre"), pre);
         let post = match self.cfg.act_fn {
@@ -384,10 +419,30 @@ impl Transformer {
         };
         let post = point(hooks, &format!("{n}.hook_post"), post);
         let post = self.drop(hooks, l, crate::dropout::Site::Hidden, post);
-        let w_out = p.get(&format!("{n}.W_out")).clone();
-        let b_out = p.get(&format!("{n}.b_out")).clone();
+        let w_out = p.get(&names.w_out).clone();
+        let b_out = p.get(&names.b_out).clone();
         let out = (post.reshape([m, b * pn, dm]).matmul(w_out) + b_out).reshape([m, b, pn, d]);
         self.drop(hooks, l, crate::dropout::Site::MlpOut, out)
+    }
+
+    /// The logits [M, B, classes]: LayerNorm (pre-LN), then the last position's residual or every
+    /// position's concatenated, times W_U (or W_E's first rows, transposed, when tied), plus b_U.
+    fn unembed(&self, p: &ParamTensors<'_>, resid: Tensor<4>) -> Tensor<3> {
+        let [m, b, pn, d] = resid.dims();
+        let resid = self.ln(p, self.names.ln_final.as_ref(), resid);
+        let read = match self.cfg.readout {
+            Readout::Last => resid.narrow(2, pn - 1, 1).reshape([m, b, d]),
+            Readout::Concat => resid.reshape([m, b, pn * d]),
+        };
+        let w_u = match &self.names.w_u {
+            Some(w_u) => p.get(w_u).clone(),
+            None => p
+                .get(&self.names.w_e)
+                .clone()
+                .narrow(1, 0, self.classes)
+                .swap_dims(1, 2),
+        };
+        read.matmul(w_u) + p.get(&self.names.b_u).clone()
     }
 }
 
@@ -424,76 +479,19 @@ impl Model for Transformer {
         let Inputs::Tokens(tokens) = inputs else {
             unreachable!("the transformer was built for token inputs")
         };
-        let w_e = p.get("embed.W_E");
-        let [m, _, d] = w_e.dims();
-        let pn = tokens.len();
-        let [_, b] = tokens[0].dims();
-        let embedded: Vec<Tensor<3>> = tokens
-            .iter()
-            .map(|ids| {
-                let idx = ids.clone().reshape([m, b, 1]).expand([m, b, d]);
-                w_e.clone().gather(1, idx) // [M, B, d]
-            })
-            .collect();
-        let mut resid: Tensor<4> = Tensor::stack(embedded, 2); // [M, B, P, d]
-        resid = point(hooks, "hook_embed", resid);
-        if self.cfg.pos == Pos::Learned {
-            let w_pos = p.get("pos_embed.W_pos").clone().reshape([m, 1, pn, d]);
-            resid = if hooks.idle() {
-                resid + w_pos
-            } else {
-                resid + point(hooks, "hook_pos_embed", w_pos.expand([m, b, pn, d]))
-            };
-        }
+        let mut resid = self.embed(p, tokens, hooks);
         for l in 0..self.cfg.n_layers {
-            resid = point(hooks, &format!("blocks.{l}.hook_resid_pre"), resid);
-            let attn_in = match self.cfg.norm {
-                Norm::Pre => self.ln(p, &format!("blocks.{l}.ln1"), resid.clone()),
-                _ => resid.clone(),
-            };
-            let attn = self.attention(p, l, attn_in, hooks);
-            let attn = self.drop(hooks, l, crate::dropout::Site::AttnOut, attn);
-            let attn = point(hooks, &format!("blocks.{l}.hook_attn_out"), attn);
-            resid = resid + attn;
-            if self.cfg.norm == Norm::Post {
-                resid = self.ln(p, &format!("blocks.{l}.ln1"), resid);
-            }
-            if self.cfg.d_mlp > 0 {
-                resid = point(hooks, &format!("blocks.{l}.hook_resid_mid"), resid);
-                let mlp_in = match self.cfg.norm {
-                    Norm::Pre => self.ln(p, &format!("blocks.{l}.ln2"), resid.clone()),
-                    _ => resid.clone(),
-                };
-                let out = self.mlp(p, l, mlp_in, hooks);
-                let out = point(hooks, &format!("blocks.{l}.hook_mlp_out"), out);
-                resid = resid + out;
-                if self.cfg.norm == Norm::Post {
-                    resid = self.ln(p, &format!("blocks.{l}.ln2"), resid);
-                }
-            }
-            resid = point(hooks, &format!("blocks.{l}.hook_resid_post"), resid);
+            resid = self.block(p, l, resid, hooks);
         }
-        if self.cfg.norm == Norm::Pre {
-            resid = self.ln(p, "ln_final", resid);
-        }
-        let read = match self.cfg.readout {
-            Readout::Last => resid.narrow(2, pn - 1, 1).reshape([m, b, d]),
-            Readout::Concat => resid.reshape([m, b, pn * d]),
-        };
-        let w_u = if self.cfg.tied {
-            w_e.clone().narrow(1, 0, self.classes).swap_dims(1, 2)
-        } else {
-            p.get("unembed.W_U").clone()
-        };
-        read.matmul(w_u) + p.get("unembed.b_U").clone()
+        self.unembed(p, resid)
     }
 
     fn d_out(&self) -> usize {
         self.classes
     }
 
-    fn transformer(&self) -> Option<&Transformer> {
-        Some(self)
+    fn kernel(&self, precision: Precision) -> Result<AnyKernel, String> {
+        kernel::build(self, precision)
     }
 
     fn head(&self) -> Head {

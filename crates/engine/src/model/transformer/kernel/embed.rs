@@ -1,0 +1,70 @@
+//! The embedding: each token's row of W_E plus its position's row of W_pos, and the backward,
+//! which scatters the input residual's gradient back into both tables (burn's `Transformer::embed`).
+
+use super::{Shape, index};
+use crate::host::{add_into, grow, value};
+use crate::model::kernel::FusedReal;
+use crate::model::transformer::names::Names;
+use crate::params::{ParamSpec, Params};
+
+pub(super) struct Embed<E> {
+    w_e: usize,
+    w_pos: Option<usize>,
+    /// The embedded input residual [B P, d].
+    pub x0: Vec<E>,
+}
+
+impl<E: FusedReal> Embed<E> {
+    pub fn new(specs: &[ParamSpec], names: &Names) -> Embed<E> {
+        Embed {
+            w_e: index(specs, &names.w_e),
+            w_pos: names.w_pos.as_ref().map(|n| index(specs, n)),
+            x0: Vec::new(),
+        }
+    }
+
+    pub fn forward(
+        &mut self,
+        params: &Params,
+        m: usize,
+        tokens: &[Vec<usize>],
+        b: usize,
+        sh: &Shape,
+    ) {
+        let (d, pn) = (sh.d, sh.positions);
+        grow(&mut self.x0, b * pn * d);
+        let w_e = value(params, self.w_e, m);
+        for (p, pos) in tokens.iter().enumerate() {
+            for (k, &tok) in pos.iter().take(b).enumerate() {
+                let r = k * pn + p;
+                self.x0[r * d..(r + 1) * d].copy_from_slice(&w_e[tok * d..(tok + 1) * d]);
+                if let Some(wp) = self.w_pos {
+                    let wp = &value::<E>(params, wp, m)[p * d..(p + 1) * d];
+                    add_into(&mut self.x0[r * d..(r + 1) * d], wp);
+                }
+            }
+        }
+    }
+
+    /// dW_E[token] and dW_pos[position] += the gradient of the input residual `g_x` [B P, d].
+    pub fn backward(
+        &self,
+        tokens: &[Vec<usize>],
+        b: usize,
+        sh: &Shape,
+        g_x: &[E],
+        grads: &mut [Vec<E>],
+    ) {
+        let (d, pn) = (sh.d, sh.positions);
+        for (p, pos) in tokens.iter().enumerate() {
+            for (k, &tok) in pos.iter().take(b).enumerate() {
+                let r = k * pn + p;
+                let g = &g_x[r * d..(r + 1) * d];
+                add_into(&mut grads[self.w_e][tok * d..(tok + 1) * d], g);
+                if let Some(wp) = self.w_pos {
+                    add_into(&mut grads[wp][p * d..(p + 1) * d], g);
+                }
+            }
+        }
+    }
+}

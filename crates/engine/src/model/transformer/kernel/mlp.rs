@@ -1,0 +1,215 @@
+//! The MLP of one block: x_out = x_mid + relu(m W_in + b_in) W_out + b_out on m = LN2(x_mid), with
+//! training dropout on the hidden activation and the output (burn's `Transformer::mlp`); and its
+//! backward.
+
+use super::{Scratch, Shape, index, query_rows_mask};
+use crate::dropout::Site;
+use crate::host::{add_bias, add_bias_relu, add_column_sums, gemm, grow, par_rows, value};
+use crate::model::kernel::FusedReal;
+use crate::model::transformer::names::MlpNames;
+use crate::params::{ParamSpec, Params};
+
+pub(super) struct Mlp<E> {
+    w_in: usize,
+    b_in: usize,
+    w_out: usize,
+    b_out: usize,
+    /// The MLP's input m = LN2(x_mid) [B nq, d].
+    pub input: Vec<E>,
+    /// relu(m W_in + b_in) [B nq, d_mlp], and the same after its dropout mask.
+    hidden: Vec<E>,
+    hidden_d: Vec<E>,
+    /// The MLP's output before its dropout mask [B nq, d].
+    out_d: Vec<E>,
+    /// This step's dropout masks at the query rows: hidden [B nq, d_mlp], output [B nq, d].
+    m_hid: Vec<E>,
+    m_out: Vec<E>,
+}
+
+impl<E: FusedReal> Mlp<E> {
+    pub fn new(specs: &[ParamSpec], n: &MlpNames) -> Mlp<E> {
+        Mlp {
+            w_in: index(specs, &n.w_in),
+            b_in: index(specs, &n.b_in),
+            w_out: index(specs, &n.w_out),
+            b_out: index(specs, &n.b_out),
+            input: Vec::new(),
+            hidden: Vec::new(),
+            hidden_d: Vec::new(),
+            out_d: Vec::new(),
+            m_hid: Vec::new(),
+            m_out: Vec::new(),
+        }
+    }
+
+    /// Layer l's dropout masks of step (seed, step) at the query rows.
+    pub fn masks(&mut self, dropout: (u64, u64), l: usize, b: usize, nq: usize, sh: &Shape) {
+        query_rows_mask(dropout, l, Site::Hidden, sh.f, b, nq, sh, &mut self.m_hid);
+        query_rows_mask(dropout, l, Site::MlpOut, sh.d, b, nq, sh, &mut self.m_out);
+    }
+
+    /// out [B nq, d] += the MLP of `self.input`.
+    pub fn forward(
+        &mut self,
+        params: &Params,
+        m: usize,
+        qrows: usize,
+        dropping: bool,
+        sh: &Shape,
+        out: &mut [E],
+    ) {
+        let (d, f) = (sh.d, sh.f);
+        grow(&mut self.hidden, qrows * f);
+        gemm(
+            &mut self.hidden,
+            &self.input,
+            value(params, self.w_in, m),
+            qrows,
+            d,
+            f,
+            false,
+            false,
+            false,
+        );
+        add_bias_relu(&mut self.hidden[..qrows * f], value(params, self.b_in, m));
+        if dropping {
+            // out += (hidden * mask) W_out + b_out, times the output's mask
+            grow(&mut self.hidden_d, qrows * f);
+            for ((o, &hv), &k) in self.hidden_d[..qrows * f]
+                .iter_mut()
+                .zip(&self.hidden)
+                .zip(&self.m_hid)
+            {
+                *o = hv * k;
+            }
+            grow(&mut self.out_d, qrows * d);
+            gemm(
+                &mut self.out_d,
+                &self.hidden_d,
+                value(params, self.w_out, m),
+                qrows,
+                f,
+                d,
+                false,
+                false,
+                false,
+            );
+            add_bias(&mut self.out_d[..qrows * d], value(params, self.b_out, m));
+            for ((o, &t), &k) in out[..qrows * d]
+                .iter_mut()
+                .zip(&self.out_d)
+                .zip(&self.m_out)
+            {
+                *o += t * k;
+            }
+        } else {
+            // out += hidden W_out + b_out
+            gemm(
+                out,
+                &self.hidden,
+                value(params, self.w_out, m),
+                qrows,
+                f,
+                d,
+                false,
+                false,
+                true,
+            );
+            add_bias(&mut out[..qrows * d], value(params, self.b_out, m));
+        }
+    }
+
+    /// From the gradient of the block's output `s.g_x` [B nq, d] to that of the MLP's input in
+    /// `s.g_tmp`, the MLP's parameter gradients in `grads`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward(
+        &self,
+        params: &Params,
+        m: usize,
+        qrows: usize,
+        dropping: bool,
+        sh: &Shape,
+        s: &mut Scratch<E>,
+        grads: &mut [Vec<E>],
+    ) {
+        let (d, f) = (sh.d, sh.f);
+        // the MLP's output gradient: the block's, through the output's dropout mask
+        let g_o: &[E] = if dropping {
+            grow(&mut s.g_drop, qrows * d);
+            for ((o, &g), &k) in s.g_drop[..qrows * d]
+                .iter_mut()
+                .zip(&s.g_x)
+                .zip(&self.m_out)
+            {
+                *o = g * k;
+            }
+            &s.g_drop
+        } else {
+            &s.g_x
+        };
+        let hid: &[E] = if dropping {
+            &self.hidden_d
+        } else {
+            &self.hidden
+        };
+        gemm(
+            &mut grads[self.w_out],
+            hid,
+            g_o,
+            f,
+            qrows,
+            d,
+            true,
+            false,
+            false,
+        );
+        add_column_sums(&mut grads[self.b_out], &g_o[..qrows * d]);
+        grow(&mut s.g_hidden, qrows * f);
+        gemm(
+            &mut s.g_hidden,
+            g_o,
+            value(params, self.w_out, m),
+            qrows,
+            d,
+            f,
+            false,
+            true,
+            false,
+        );
+        // through the ReLU and the hidden activation's dropout mask
+        let hidden = &self.hidden;
+        let m_hid: Option<&[E]> = dropping.then_some(&self.m_hid[..]);
+        par_rows(&mut s.g_hidden[..qrows * f], f, |r0, g| {
+            for (i, (g, &hv)) in g.iter_mut().zip(&hidden[r0 * f..]).enumerate() {
+                if hv <= E::zero() {
+                    *g = E::zero();
+                } else if let Some(mk) = m_hid {
+                    *g *= mk[r0 * f + i];
+                }
+            }
+        });
+        gemm(
+            &mut grads[self.w_in],
+            &self.input,
+            &s.g_hidden,
+            d,
+            qrows,
+            f,
+            true,
+            false,
+            false,
+        );
+        add_column_sums(&mut grads[self.b_in], &s.g_hidden[..qrows * f]);
+        gemm(
+            &mut s.g_tmp,
+            &s.g_hidden,
+            value(params, self.w_in, m),
+            qrows,
+            f,
+            d,
+            false,
+            true,
+            false,
+        );
+    }
+}

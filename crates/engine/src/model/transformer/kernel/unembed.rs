@@ -1,0 +1,119 @@
+//! The unembedding: LayerNorm (pre-LN), then the last position's residual or every position's
+//! concatenated, times W_U, plus b_U (burn's `Transformer::unembed`); and its backward.
+
+use super::{LayerNorm, Scratch, Shape, index, norm_backward, norm_forward};
+use crate::host::{add_bias, add_column_sums, gemm, grow, value};
+use crate::model::kernel::FusedReal;
+use crate::model::transformer::names::Names;
+use crate::params::{ParamSpec, Params};
+
+pub(super) struct Unembed<E> {
+    ln_final: Option<LayerNorm<E>>,
+    w_u: usize,
+    b_u: usize,
+    /// The unembedding's input [B, nr d] (nr read positions per sample).
+    read: Vec<E>,
+    /// The logits [B, C].
+    pub logits: Vec<E>,
+}
+
+impl<E: FusedReal> Unembed<E> {
+    pub fn new(specs: &[ParamSpec], names: &Names) -> Unembed<E> {
+        Unembed {
+            ln_final: names.ln_final.as_ref().map(|n| LayerNorm::new(specs, n)),
+            w_u: index(
+                specs,
+                names.w_u.as_ref().expect("the kernel covers untied models"),
+            ),
+            b_u: index(specs, &names.b_u),
+            read: Vec::new(),
+            logits: Vec::new(),
+        }
+    }
+
+    /// The logits of the last block's output `last` [B nr, d], which row-major is the
+    /// concatenation [B, nr d].
+    pub fn forward(
+        &mut self,
+        params: &Params,
+        m: usize,
+        last: &[E],
+        b: usize,
+        nr: usize,
+        sh: &Shape,
+    ) {
+        let (d, c) = (sh.d, sh.classes);
+        grow(&mut self.read, b * nr * d);
+        norm_forward(
+            self.ln_final.as_mut(),
+            params,
+            m,
+            last,
+            &mut self.read,
+            b * nr,
+            d,
+        );
+        grow(&mut self.logits, b * c);
+        gemm(
+            &mut self.logits,
+            &self.read,
+            value(params, self.w_u, m),
+            b,
+            nr * d,
+            c,
+            false,
+            false,
+            false,
+        );
+        add_bias(&mut self.logits[..b * c], value(params, self.b_u, m));
+    }
+
+    /// From the logits' gradient `s.g_logits` to the last block's output's in `s.g_x` [B nr, d].
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward(
+        &self,
+        params: &Params,
+        m: usize,
+        b: usize,
+        nr: usize,
+        sh: &Shape,
+        s: &mut Scratch<E>,
+        grads: &mut [Vec<E>],
+    ) {
+        let (d, c) = (sh.d, sh.classes);
+        gemm(
+            &mut grads[self.w_u],
+            &self.read,
+            &s.g_logits,
+            nr * d,
+            b,
+            c,
+            true,
+            false,
+            false,
+        );
+        add_column_sums(&mut grads[self.b_u], &s.g_logits[..b * c]);
+        gemm(
+            &mut s.g_tmp,
+            &s.g_logits,
+            value(params, self.w_u, m),
+            b,
+            c,
+            nr * d,
+            false,
+            true,
+            false,
+        );
+        norm_backward(
+            self.ln_final.as_ref(),
+            params,
+            m,
+            grads,
+            &s.g_tmp,
+            &mut s.g_x,
+            b * nr,
+            d,
+            false,
+        );
+    }
+}
