@@ -30,6 +30,9 @@ pub struct Hyper {
     /// Gradient filters before the update ([`crate::grad_filter`]).
     pub grokfast: Grokfast,
     pub orthograd: bool,
+    /// The gradient of the group's L1 term per unit sign(w): the term's coefficient, divided by
+    /// the group's entries when it is a mean ([`crate::config::GroupConfig::l1`]).
+    pub l1: f64,
 }
 
 impl Hyper {
@@ -50,6 +53,7 @@ impl Hyper {
             momentum: g.momentum,
             grokfast: g.grokfast,
             orthograd: g.orthograd,
+            l1: 0.0,
         }
     }
 }
@@ -141,7 +145,7 @@ impl Optimizer {
             ..*h
         };
         let r = member * n..(member + 1) * n;
-        let filtering = h.grokfast != Grokfast::None || h.orthograd;
+        let filtering = h.grokfast != Grokfast::None || h.orthograd || h.l1 != 0.0;
         let state = &mut self.filters[k][member];
         match (
             &mut params.values[k],
@@ -176,9 +180,20 @@ impl Optimizer {
     }
 }
 
-/// The gradient `g` of weights `p` after the group's filters: Grokfast, then OrthoGrad.
+/// The gradient `g` of weights `p` with the group's L1 term (part of the loss, so before any
+/// filter; sign(0) = 0 as in torch), then the group's filters: Grokfast, then OrthoGrad.
 fn filtered<E: Real>(h: &Hyper, state: &mut FilterState, p: &[E], g: &[E]) -> Vec<E> {
     let mut g = g.to_vec();
+    if h.l1 != 0.0 {
+        let c = E::of(h.l1);
+        for (g, &w) in g.iter_mut().zip(p) {
+            if w > E::zero() {
+                *g += c;
+            } else if w < E::zero() {
+                *g -= c;
+            }
+        }
+    }
     crate::grad_filter::grokfast(h.grokfast, state, &mut g);
     if h.orthograd {
         crate::grad_filter::orthogonalise(p, &mut g);
@@ -295,6 +310,7 @@ mod tests {
             schedule: LrSchedule::default(),
             grokfast: Grokfast::None,
             orthograd: false,
+            l1: 0.0,
         }
     }
 
@@ -339,6 +355,21 @@ mod tests {
         let a = run(OptimizerKind::Adam, 0.01, 0.0, &[1.0, -2.0, 0.5], 0.3);
         let w = run(OptimizerKind::Adamw, 0.01, 0.0, &[1.0, -2.0, 0.5], 0.3);
         assert_eq!(a, w);
+    }
+
+    #[test]
+    fn the_l1_term_adds_its_coefficient_times_the_sign_before_the_filters() {
+        let h = Hyper {
+            l1: 0.5,
+            ..hyper(OptimizerKind::Sgd, 1.0, 0.0)
+        };
+        let (p, g) = ([1.0f64, -2.0, 0.0], [0.1f64, 0.1, 0.1]);
+        let got = filtered(&h, &mut FilterState::default(), &p, &g);
+        assert_eq!(got, vec![0.6, 0.1 - 0.5, 0.1]);
+        // and through a whole SGD step: p - lr (g + l1 sign p)
+        let mut q = p;
+        update(&mut q, &got, None, None, &h, 1);
+        assert_eq!(q, [0.4, -2.0 + 0.4, -0.1]);
     }
 
     #[test]
@@ -454,6 +485,7 @@ mod filter_tests {
             schedule: LrSchedule::default(),
             grokfast: Grokfast::None,
             orthograd: false,
+            l1: 0.0,
         };
         let ema = Hyper {
             grokfast: Grokfast::Ema {

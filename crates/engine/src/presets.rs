@@ -88,8 +88,20 @@ pub const PRESETS: &[(&str, &str)] = &[
         include_str!("../presets/grokfast-ma-baseline.toml"),
     ),
     (
+        "grokfast-ema-fair-baseline",
+        include_str!("../presets/grokfast-ema-fair-baseline.toml"),
+    ),
+    (
+        "grokfast-ma-fair-baseline",
+        include_str!("../presets/grokfast-ma-fair-baseline.toml"),
+    ),
+    (
         "prieto2025-stablemax",
         include_str!("../presets/prieto2025-stablemax.toml"),
+    ),
+    (
+        "prieto2025-stablemax-mul",
+        include_str!("../presets/prieto2025-stablemax-mul.toml"),
     ),
     (
         "liu2022-transformer-add53",

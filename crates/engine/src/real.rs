@@ -29,6 +29,8 @@ pub trait Real:
     /// exp in place (f32: rten-vecmath's vectorised kernel, which also stays fast where libm's
     /// expf falls into its slow path for results that underflow; f64: libm).
     fn exp_in_place(x: &mut [Self]);
+    /// erf in place (f32: rten-vecmath's vectorised kernel; f64: libm).
+    fn erf_in_place(x: &mut [Self]);
 }
 
 impl Real for f32 {
@@ -55,6 +57,9 @@ impl Real for f32 {
     }
     fn exp_in_place(x: &mut [f32]) {
         rten_vecmath::Exp {}.map_mut(x);
+    }
+    fn erf_in_place(x: &mut [f32]) {
+        rten_vecmath::Erf {}.map_mut(x);
     }
 }
 
@@ -85,6 +90,11 @@ impl Real for f64 {
     fn exp_in_place(x: &mut [f64]) {
         for v in x {
             *v = v.exp();
+        }
+    }
+    fn erf_in_place(x: &mut [f64]) {
+        for v in x {
+            *v = libm::erf(*v);
         }
     }
 }

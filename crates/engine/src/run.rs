@@ -35,6 +35,8 @@ pub struct Summary {
     /// Steps taken.
     pub steps: usize,
     pub diverged_at: Option<usize>,
+    /// The evaluation at which `train.stop` stopped the run (null if it did not).
+    pub stopped_at: Option<usize>,
     pub acc_threshold: f64,
     pub budget: usize,
     pub wall_seconds: f64,
@@ -56,6 +58,7 @@ pub const SUMMARY_KEYS: &[&str] = &[
     "final",
     "steps",
     "diverged_at",
+    "stopped_at",
     "acc_threshold",
     "budget",
     "wall_seconds",
@@ -112,6 +115,7 @@ pub fn summarise(
         final_metrics: fin,
         steps: r.steps,
         diverged_at: r.diverged_at,
+        stopped_at: r.stopped_at,
         acc_threshold: thr,
         budget,
         wall_seconds,
@@ -553,6 +557,7 @@ mod tests {
             final_metrics: Default::default(),
             steps: 0,
             diverged_at: None,
+            stopped_at: None,
             acc_threshold: 0.9,
             budget: 0,
             wall_seconds: 0.0,

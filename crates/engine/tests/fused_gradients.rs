@@ -5,7 +5,7 @@
 use burn::prelude::*;
 use groklab_engine::head::{Encoding, Target, TargetKind};
 use groklab_engine::loss::{HostTargets, TargetTensor};
-use groklab_engine::model::kernel::HostInputs;
+use groklab_engine::model::kernel::{HostInputs, Kernel};
 use groklab_engine::model::stack::StackKernel;
 use groklab_engine::model::{Hooks, Inputs};
 use groklab_engine::params::{Params, Precision};
@@ -225,7 +225,7 @@ fn fused<E: groklab_engine::model::kernel::FusedReal>(
     } else {
         HostTargets::Classes(&classes)
     };
-    let value = f.step(params, 1, inputs, targets, &*c.loss, rows.len());
+    let value = f.step(params, 1, inputs, targets, &*c.loss, rows.len(), None);
     let grads = f
         .grads
         .iter()

@@ -4,7 +4,7 @@
 use groklab_engine::head::Encoding;
 use groklab_engine::loss::HostTargets;
 use groklab_engine::model::Hooks;
-use groklab_engine::model::kernel::HostInputs;
+use groklab_engine::model::kernel::{HostInputs, Kernel};
 use groklab_engine::model::stack::StackKernel;
 use groklab_engine::optim::{GradRef, Hyper, Optimizer};
 use groklab_engine::params::{Params, Precision};
@@ -58,6 +58,7 @@ fn an_sgd_step_with_coupled_decay_on_the_hinge_loss_by_hand() {
         HostTargets::Vectors(&[1.0]),
         &*c.loss,
         1,
+        None,
     );
     assert!(
         (loss - 1.2).abs() < 1e-15,
@@ -87,6 +88,7 @@ fn an_sgd_step_with_coupled_decay_on_the_hinge_loss_by_hand() {
         HostTargets::Vectors(&[1.0]),
         &*c.loss,
         1,
+        None,
     );
     assert_eq!((l2, f.grads[0].clone()), (0.0, vec![0.0, 0.0]));
 }

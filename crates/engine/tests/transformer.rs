@@ -321,6 +321,8 @@ fn fused_path_equals_autodiff() {
         "n_heads = 3\nd_head = 5",
         "readout = \"concat\"\ncausal = false\npos = \"none\"",
         "readout = \"concat\"\nnorm = \"none\"\nn_layers = 1",
+        "act_fn = \"gelu\"",
+        "act_fn = \"gelu\"\nn_layers = 1\nnorm = \"none\"",
     ] {
         check(&tiny(extra), extra);
     }
@@ -344,7 +346,16 @@ fn fused_path_equals_autodiff() {
         .with(&[("model.dropout", toml::Value::Float(0.1))])
         .unwrap();
     check_dropping(&wide_drop, "wide dropout", Some((9, 3)));
-    for extra in ["norm = \"post\"", "act_fn = \"gelu\"", "tied = true"] {
+    check_dropping(
+        &tiny("dropout = 0.3\nact_fn = \"gelu\""),
+        "gelu dropout",
+        Some((4, 11)),
+    );
+    let wide_gelu = wide
+        .with(&[("model.act_fn", toml::Value::String("gelu".into()))])
+        .unwrap();
+    check(&wide_gelu, "wide gelu");
+    for extra in ["norm = \"post\"", "tied = true"] {
         let c = tiny(extra);
         let model = c.build_model();
         assert!(

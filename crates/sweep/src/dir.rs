@@ -227,11 +227,12 @@ impl SweepDir {
             .collect();
         probes.sort();
         probes.dedup();
-        const FIELDS: [&str; 6] = [
+        const FIELDS: [&str; 7] = [
             "steps_to_train_acc",
             "steps_to_val_acc",
             "grokking_gap",
             "diverged_at",
+            "stopped_at",
             "steps",
             "wall_seconds",
         ];

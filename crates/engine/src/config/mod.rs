@@ -70,6 +70,29 @@ pub struct GroupConfig {
     pub grokfast: crate::grad_filter::Grokfast,
     /// Perpendicular gradients (Prieto et al.'s OrthoGrad), after the filter.
     pub orthograd: bool,
+    /// An L1 term `l1 * mean|w|` (or `l1 * sum|w|` with `l1_reduction = "sum"`) over the group's
+    /// parameters added to the loss, its gradient `l1 * sign(w) / n` added before the filters
+    /// (Liu et al.'s S3 notebook: 1e-3 * mean|E|). Not part of the recorded losses.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub l1: f64,
+    #[serde(skip_serializing_if = "is_mean")]
+    pub l1_reduction: L1Reduction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum L1Reduction {
+    /// Over every entry of the group's parameters (of one member).
+    Mean,
+    Sum,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+fn is_mean(r: &L1Reduction) -> bool {
+    *r == L1Reduction::Mean
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +109,82 @@ pub struct TrainConfig {
     /// How gradients are computed: `auto` (the fused path where it applies, else autodiff),
     /// `autodiff` (burn's, the general path) or `fused` (the model's own kernel, `Model::kernel`).
     pub path: TrainPath,
+    /// Early stopping: the member stops at the first evaluation where a metric reaches a level.
+    pub stop: Option<Stop>,
+}
+
+impl TrainConfig {
+    /// What the members of an ensemble share: all but `stop` (each member stops on its own).
+    pub fn shared(&self) -> TrainConfig {
+        TrainConfig {
+            stop: None,
+            ..self.clone()
+        }
+    }
+}
+
+/// `train.stop = { metric = "val_acc", at = 0.999 }` (stop once the metric is at or above `at`) or
+/// `{ metric = "train_loss", below = 1e-4 }` (at or below): any column of metrics.csv. A stopped
+/// member takes no more steps, records no more rows and costs nothing more in its ensemble.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stop {
+    pub metric: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub below: Option<f64>,
+}
+
+impl Stop {
+    /// Whether a recorded value of the metric stops the member.
+    pub fn reached(&self, value: f64) -> bool {
+        match (self.at, self.below) {
+            (Some(at), _) => value >= at,
+            (None, Some(below)) => value <= below,
+            (None, None) => false,
+        }
+    }
+}
+
+fn read_stop(r: &mut Reader) -> Result<Option<Stop>, ConfigError> {
+    let v = match r.raw("stop") {
+        None => return Ok(None),
+        Some(toml::Value::Table(t)) => t,
+        Some(v) => {
+            return Err(r.invalid(
+                "stop",
+                &v,
+                "a table such as { metric = \"val_acc\", at = 0.999 }",
+            ));
+        }
+    };
+    let mut s = Reader::new(&r.key("stop"), v);
+    let metric = s.string_or("metric", "")?;
+    if metric.is_empty() {
+        return Err(s.invalid(
+            "metric",
+            &toml::Value::String(metric),
+            "a column of metrics.csv, such as \"val_acc\"",
+        ));
+    }
+    let level = |s: &mut Reader, key| {
+        if s.peek(key).is_none() {
+            return Ok(None);
+        }
+        s.f64_or(key, 0.0, |_| true, "a number").map(Some)
+    };
+    let at = level(&mut s, "at")?;
+    let below = level(&mut s, "below")?;
+    if at.is_some() == below.is_some() {
+        let v = toml::Value::String(metric.clone());
+        return Err(s.invalid(
+            "metric",
+            &v,
+            "exactly one of `at` (stop at or above) and `below` (stop at or below) beside it",
+        ));
+    }
+    s.finish()?;
+    Ok(Some(Stop { metric, at, below }))
 }
 
 /// The resolved `[train]` table: `steps` is left out of epoch-based runs (it is derived from
@@ -102,6 +201,9 @@ impl Serialize for TrainConfig {
         m.serialize_entry("batch_size", &self.batch_size)?;
         m.serialize_entry("dtype", &self.dtype)?;
         m.serialize_entry("path", &self.path)?;
+        if let Some(stop) = &self.stop {
+            m.serialize_entry("stop", stop)?;
+        }
         m.end()
     }
 }
@@ -317,6 +419,23 @@ impl Config {
             .map(|(k, _)| k.as_str())
     }
 
+    /// The gradient of `group`'s L1 term per unit sign(w): `l1`, divided by the group's entries
+    /// over `specs` for a mean.
+    pub fn l1_per_entry(&self, group: &str, specs: &[crate::params::ParamSpec]) -> f64 {
+        let g = &self.optim[group];
+        match g.l1_reduction {
+            L1Reduction::Sum => g.l1,
+            L1Reduction::Mean => {
+                let n: usize = specs
+                    .iter()
+                    .filter(|s| self.group_of(&s.name) == Some(group))
+                    .map(|s| s.numel())
+                    .sum();
+                g.l1 / n.max(1) as f64
+            }
+        }
+    }
+
     /// Optimiser steps per epoch, for epoch-based runs.
     pub fn steps_per_epoch(&self) -> Option<usize> {
         (self.train.epochs > 0).then(|| {
@@ -408,6 +527,14 @@ fn read_group(mut r: Reader) -> Result<GroupConfig, ConfigError> {
     let schedule = LrSchedule::read(&mut r, lr)?;
     let grokfast = crate::grad_filter::Grokfast::read(&mut r)?;
     let orthograd = r.bool_or("orthograd", false)?;
+    let l1 = r.f64_or("l1", 0.0, |x| x >= 0.0, NON_NEGATIVE)?;
+    let l1_reduction = match r
+        .choice_or("l1_reduction", "mean", &["mean", "sum"])?
+        .as_str()
+    {
+        "sum" => L1Reduction::Sum,
+        _ => L1Reduction::Mean,
+    };
     r.finish()?;
     Ok(GroupConfig {
         params,
@@ -421,6 +548,8 @@ fn read_group(mut r: Reader) -> Result<GroupConfig, ConfigError> {
         schedule,
         grokfast,
         orthograd,
+        l1,
+        l1_reduction,
     })
 }
 
@@ -469,6 +598,7 @@ fn read_train(mut r: Reader, n_train: usize) -> Result<TrainConfig, ConfigError>
         "fused" => TrainPath::Fused,
         _ => TrainPath::Auto,
     };
+    let stop = read_stop(&mut r)?;
     r.finish()?;
     Ok(TrainConfig {
         steps,
@@ -476,6 +606,7 @@ fn read_train(mut r: Reader, n_train: usize) -> Result<TrainConfig, ConfigError>
         batch_size,
         dtype,
         path,
+        stop,
     })
 }
 

@@ -50,6 +50,38 @@ pub fn add_bias_relu<E: Real>(x: &mut [E], bias: &[E]) {
     });
 }
 
+/// The exact (erf) GELU in place, x = z Phi(z), keeping Phi(z) = (1 + erf(z / sqrt 2)) / 2 in
+/// `cdf` and z in `pre` for [`gelu_backward`].
+pub fn gelu<E: Real>(x: &mut [E], pre: &mut Vec<E>, cdf: &mut Vec<E>) {
+    let n = x.len();
+    pre.clear();
+    pre.extend_from_slice(x);
+    cdf.clear();
+    cdf.extend(
+        x.iter()
+            .map(|&z| z * E::of(std::f64::consts::FRAC_1_SQRT_2)),
+    );
+    par_rows(&mut cdf[..n], 1, |_, c| E::erf_in_place(c));
+    let half = E::of(0.5);
+    for ((o, &z), c) in x.iter_mut().zip(pre.iter()).zip(cdf.iter_mut()) {
+        *c = half * (E::one() + *c);
+        *o = z * *c;
+    }
+}
+
+/// g *= GELU'(z) = Phi(z) + z phi(z), from what [`gelu`] kept; `tmp` is scratch.
+pub fn gelu_backward<E: Real>(g: &mut [E], pre: &[E], cdf: &[E], tmp: &mut Vec<E>) {
+    let n = g.len();
+    tmp.clear();
+    tmp.extend(pre[..n].iter().map(|&z| -E::of(0.5) * z * z));
+    par_rows(&mut tmp[..n], 1, |_, t| E::exp_in_place(t));
+    let inv_sqrt_2pi =
+        E::of(0.5 * std::f64::consts::FRAC_2_SQRT_PI * std::f64::consts::FRAC_1_SQRT_2);
+    for (((g, &z), &c), &e) in g.iter_mut().zip(pre).zip(cdf).zip(tmp.iter()) {
+        *g *= c + z * e * inv_sqrt_2pi;
+    }
+}
+
 /// Adds the column sums of g ([rows, acc.len()]) to acc; wide passes split the columns over the
 /// cores.
 pub fn add_column_sums<E: Real>(acc: &mut [E], g: &[E]) {

@@ -8,7 +8,8 @@ pub mod layer_norm;
 pub mod product;
 
 pub use elementwise::{
-    activate, add_bias, add_bias_relu, add_column_sums, add_into, derivative, par_rows,
+    activate, add_bias, add_bias_relu, add_column_sums, add_into, derivative, gelu, gelu_backward,
+    par_rows,
 };
 pub use layer_norm::{ln_backward, ln_forward};
 pub use product::{gemm, mm, mm_nt, mm_tn, mm_tn_add, product};

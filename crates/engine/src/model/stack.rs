@@ -92,27 +92,6 @@ pub struct StackKernel<E> {
     block_rows: usize,
 }
 
-impl<E: FusedReal> Kernel<E> for StackKernel<E> {
-    fn forward(&mut self, params: &Params, m: usize, inputs: &HostInputs<'_, E>, b: usize) -> &[E] {
-        StackKernel::forward(self, params, m, inputs, b)
-    }
-    fn step(
-        &mut self,
-        params: &Params,
-        m: usize,
-        inputs: HostInputs<'_, E>,
-        targets: HostTargets<'_>,
-        loss: &dyn Loss,
-        b: usize,
-        _dropout: Option<(u64, u64)>,
-    ) -> f64 {
-        StackKernel::step(self, params, m, inputs, targets, loss, b)
-    }
-    fn grads(&self) -> &[Vec<E>] {
-        &self.grads
-    }
-}
-
 impl<E: FusedReal> StackKernel<E> {
     /// The kernel of `stack`, when it covers every parameter of `specs` (and None otherwise).
     pub fn new(stack: &Stack, specs: &[ParamSpec]) -> Option<StackKernel<E>> {
@@ -163,44 +142,6 @@ impl<E: FusedReal> StackKernel<E> {
         self
     }
 
-    /// The forward pass of member `m` on `b` samples into the buffers; returns the outputs [b, d_out].
-    pub fn forward(
-        &mut self,
-        params: &Params,
-        m: usize,
-        inputs: &HostInputs<'_, E>,
-        b: usize,
-    ) -> &[E] {
-        self.reserve(b);
-        if let (Some(t), HostInputs::Tokens(tokens)) = (self.table, inputs) {
-            self.embed(value(params, t, m), tokens, b);
-        }
-        let last = self.layers.len() - 1;
-        for (l, layer) in self.layers.iter().enumerate() {
-            let (before, after) = self.h.split_at_mut(l + 1);
-            let input: &[E] = match (inputs, l) {
-                (HostInputs::Dense(x), 0) => x,
-                _ => &before[l][..b * layer.d_in],
-            };
-            let out = &mut after[0][..b * layer.d_out];
-            mm(
-                out,
-                input,
-                value(params, layer.w, m),
-                b,
-                layer.d_in,
-                layer.d_out,
-            );
-            if let Some(bi) = layer.b {
-                add_bias(out, value(params, bi, m));
-            }
-            if l < last {
-                activate(self.act, out);
-            }
-        }
-        &self.h[last + 1][..b * self.layers[last].d_out]
-    }
-
     /// Grows the buffers to a batch of `b`.
     fn reserve(&mut self, b: usize) {
         let widest = self
@@ -235,10 +176,100 @@ impl<E: FusedReal> StackKernel<E> {
         }
     }
 
+    /// A single dense layer (the linear students) in one pass over the inputs: block by block,
+    /// forward, the loss's gradient and the weight gradient while the block's rows are in cache
+    /// (the two separate products read the whole input twice; for a 1111 x 1000 input that is
+    /// memory traffic, not arithmetic). The loss's host form is a mean of per-sample terms, so a
+    /// block's mean and gradient, weighted by its share of the batch, add up to the batch's.
+    fn one_layer(
+        &mut self,
+        params: &Params,
+        m: usize,
+        x: &[E],
+        targets: HostTargets<'_>,
+        loss: &dyn Loss,
+        b: usize,
+    ) -> f64 {
+        let layer = self.layers[0].clone();
+        let (d_in, d_out) = (layer.d_in, layer.d_out);
+        let rows = self.block_rows.min(b.max(1));
+        crate::host::grow(&mut self.h[1], rows * d_out);
+        crate::host::grow(&mut self.g[0], rows * d_out);
+        self.grads[layer.w].fill(E::zero());
+        if let Some(bi) = layer.b {
+            self.grads[bi].fill(E::zero());
+        }
+        let mut total = 0.0;
+        for r0 in (0..b).step_by(rows) {
+            let r1 = (r0 + rows).min(b);
+            let n = r1 - r0;
+            let xb = &x[r0 * d_in..r1 * d_in];
+            let z = &mut self.h[1][..n * d_out];
+            mm(z, xb, value(params, layer.w, m), n, d_in, d_out);
+            if let Some(bi) = layer.b {
+                add_bias(z, value(params, bi, m));
+            }
+            let tb = match targets {
+                HostTargets::Classes(c) => HostTargets::Classes(&c[r0..r1]),
+                HostTargets::Vectors(v) => HostTargets::Vectors(&v[r0 * d_out..r1 * d_out]),
+            };
+            let g = &mut self.g[0][..n * d_out];
+            let share = n as f64 / b as f64;
+            let part = E::loss(loss, z, tb, g);
+            if !part.is_finite() {
+                return part;
+            }
+            total += part * share;
+            let w = E::of(share);
+            for v in g.iter_mut() {
+                *v *= w;
+            }
+            mm_tn_add(&mut self.grads[layer.w], xb, g, n, d_in, d_out);
+            if let Some(bi) = layer.b {
+                add_column_sums(&mut self.grads[bi], g);
+            }
+        }
+        total
+    }
+}
+
+impl<E: FusedReal> Kernel<E> for StackKernel<E> {
+    /// The forward pass of member `m` on `b` samples into the buffers; returns the outputs [b, d_out].
+    fn forward(&mut self, params: &Params, m: usize, inputs: &HostInputs<'_, E>, b: usize) -> &[E] {
+        self.reserve(b);
+        if let (Some(t), HostInputs::Tokens(tokens)) = (self.table, inputs) {
+            self.embed(value(params, t, m), tokens, b);
+        }
+        let last = self.layers.len() - 1;
+        for (l, layer) in self.layers.iter().enumerate() {
+            let (before, after) = self.h.split_at_mut(l + 1);
+            let input: &[E] = match (inputs, l) {
+                (HostInputs::Dense(x), 0) => x,
+                _ => &before[l][..b * layer.d_in],
+            };
+            let out = &mut after[0][..b * layer.d_out];
+            mm(
+                out,
+                input,
+                value(params, layer.w, m),
+                b,
+                layer.d_in,
+                layer.d_out,
+            );
+            if let Some(bi) = layer.b {
+                add_bias(out, value(params, bi, m));
+            }
+            if l < last {
+                activate(self.act, out);
+            }
+        }
+        &self.h[last + 1][..b * self.layers[last].d_out]
+    }
+
     /// Forward, loss and backward of member `m` on one batch of `b` samples: returns the mean loss
     /// and leaves the member's gradient in [`StackKernel::grads`]. A non-finite loss returns early
     /// (the member diverged; its gradient is not used).
-    pub fn step(
+    fn step(
         &mut self,
         params: &Params,
         m: usize,
@@ -246,6 +277,7 @@ impl<E: FusedReal> StackKernel<E> {
         targets: HostTargets<'_>,
         loss: &dyn Loss,
         b: usize,
+        _dropout: Option<(u64, u64)>,
     ) -> f64 {
         if let (1, HostInputs::Dense(x)) = (self.layers.len(), &inputs) {
             return self.one_layer(params, m, x, targets, loss, b);
@@ -322,59 +354,7 @@ impl<E: FusedReal> StackKernel<E> {
         total
     }
 
-    /// A single dense layer (the linear students) in one pass over the inputs: block by block,
-    /// forward, the loss's gradient and the weight gradient while the block's rows are in cache
-    /// (the two separate products read the whole input twice; for a 1111 x 1000 input that is
-    /// memory traffic, not arithmetic). The loss's host form is a mean of per-sample terms, so a
-    /// block's mean and gradient, weighted by its share of the batch, add up to the batch's.
-    fn one_layer(
-        &mut self,
-        params: &Params,
-        m: usize,
-        x: &[E],
-        targets: HostTargets<'_>,
-        loss: &dyn Loss,
-        b: usize,
-    ) -> f64 {
-        let layer = self.layers[0].clone();
-        let (d_in, d_out) = (layer.d_in, layer.d_out);
-        let rows = self.block_rows.min(b.max(1));
-        crate::host::grow(&mut self.h[1], rows * d_out);
-        crate::host::grow(&mut self.g[0], rows * d_out);
-        self.grads[layer.w].fill(E::zero());
-        if let Some(bi) = layer.b {
-            self.grads[bi].fill(E::zero());
-        }
-        let mut total = 0.0;
-        for r0 in (0..b).step_by(rows) {
-            let r1 = (r0 + rows).min(b);
-            let n = r1 - r0;
-            let xb = &x[r0 * d_in..r1 * d_in];
-            let z = &mut self.h[1][..n * d_out];
-            mm(z, xb, value(params, layer.w, m), n, d_in, d_out);
-            if let Some(bi) = layer.b {
-                add_bias(z, value(params, bi, m));
-            }
-            let tb = match targets {
-                HostTargets::Classes(c) => HostTargets::Classes(&c[r0..r1]),
-                HostTargets::Vectors(v) => HostTargets::Vectors(&v[r0 * d_out..r1 * d_out]),
-            };
-            let g = &mut self.g[0][..n * d_out];
-            let share = n as f64 / b as f64;
-            let part = E::loss(loss, z, tb, g);
-            if !part.is_finite() {
-                return part;
-            }
-            total += part * share;
-            let w = E::of(share);
-            for v in g.iter_mut() {
-                *v *= w;
-            }
-            mm_tn_add(&mut self.grads[layer.w], xb, g, n, d_in, d_out);
-            if let Some(bi) = layer.b {
-                add_column_sums(&mut self.grads[bi], g);
-            }
-        }
-        total
+    fn grads(&self) -> &[Vec<E>] {
+        &self.grads
     }
 }

@@ -38,8 +38,9 @@ pub trait FusedSteps: Send {
     ) -> Vec<f64>;
 
     /// Every member's outputs on its whole training split and on its validation split, all
-    /// members one after the other, row-major [samples, d_out], as f64.
-    fn outputs(&mut self, params: &Params) -> (Vec<f64>, Vec<f64>);
+    /// members one after the other, row-major [samples, d_out], as f64; zeros for the members
+    /// not `wanted` (stopped ones, whose rows are not recorded).
+    fn outputs(&mut self, params: &Params, wanted: &[bool], d_out: usize) -> (Vec<f64>, Vec<f64>);
 }
 
 struct Training<E> {
@@ -101,13 +102,17 @@ impl<E: FusedReal> FusedSteps for Training<E> {
         losses
     }
 
-    fn outputs(&mut self, params: &Params) -> (Vec<f64>, Vec<f64>) {
+    fn outputs(&mut self, params: &Params, wanted: &[bool], d_out: usize) -> (Vec<f64>, Vec<f64>) {
         let kernel = &mut self.kernel;
         let mut run = |data: &[HostBatch<E>]| {
             let mut out = Vec::new();
             for (m, d) in data.iter().enumerate().filter(|(_, d)| d.len > 0) {
-                let o = kernel.forward(params, m, &d.inputs(), d.len);
-                out.extend(o.iter().map(|v| v.f64()));
+                if wanted[m] {
+                    let o = kernel.forward(params, m, &d.inputs(), d.len);
+                    out.extend(o.iter().map(|v| v.f64()));
+                } else {
+                    out.resize(out.len() + d.len * d_out, 0.0);
+                }
             }
             out
         };

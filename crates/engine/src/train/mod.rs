@@ -57,6 +57,8 @@ pub struct MemberResult {
     pub tables: Vec<ExtraTable>,
     /// The step whose loss was first non-finite, if any.
     pub diverged_at: Option<usize>,
+    /// The evaluation at which `train.stop` stopped the member.
+    pub stopped_at: Option<usize>,
     /// Steps actually taken.
     pub steps: usize,
     /// Final parameters of this member, in spec order.
@@ -100,7 +102,7 @@ pub fn check_compatible(configs: &[Config]) -> Result<(), EngineError> {
                     != crate::model::forward_settings(&first.model),
             ),
             ("loss", c.loss != first.loss),
-            ("train", c.train != first.train),
+            ("train", c.train.shared() != first.train.shared()),
             ("eval", c.eval != first.eval),
             (
                 "optim groups",
@@ -133,7 +135,7 @@ pub fn ensemble_key(c: &Config) -> String {
     fn value<T: serde::Serialize>(v: &T) -> toml::Value {
         toml::Value::try_from(v).expect("config values serialise")
     }
-    t.insert("train".into(), value(&c.train));
+    t.insert("train".into(), value(&c.train.shared()));
     t.insert("eval".into(), value(&c.eval));
     for (k, g) in &c.optim {
         t.insert(format!("group {k}"), value(&g.params));
@@ -151,7 +153,18 @@ struct Member {
     rows: Vec<Vec<f64>>,
     active: bool,
     diverged_at: Option<usize>,
+    /// The evaluation at which `train.stop` stopped the member.
+    stopped_at: Option<usize>,
     last_step: usize,
+}
+
+impl Member {
+    /// Whether the member stopped (diverged or reached its stop) before `step`.
+    fn halted_before(&self, step: usize) -> bool {
+        !self.active
+            && (self.diverged_at.is_some_and(|d| d < step)
+                || self.stopped_at.is_some_and(|s| s < step))
+    }
 }
 
 /// The path every step's gradient takes, chosen once at setup.
@@ -238,13 +251,7 @@ impl Trainer {
             .iter()
             .zip(probes)
             .map(|(c, probes)| {
-                let mut columns = vec!["step".to_string()];
-                if c.train.epochs > 0 {
-                    columns.push("epoch".into());
-                }
-                for p in &probes {
-                    columns.extend(p.columns());
-                }
+                let columns = metric_columns(c, &probes);
                 Member {
                     config: c.clone(),
                     data: c.task.build(c.seed, student.as_ref()),
@@ -259,6 +266,7 @@ impl Trainer {
                     rows: Vec::new(),
                     active: true,
                     diverged_at: None,
+                    stopped_at: None,
                     last_step: 0,
                 }
             })
@@ -282,7 +290,10 @@ impl Trainer {
                     .iter()
                     .map(|c| {
                         let group = c.group_of(&s.name).expect("groups were validated");
-                        Hyper::of(&c.optim[group], model.d_out())
+                        Hyper {
+                            l1: c.l1_per_entry(group, &specs),
+                            ..Hyper::of(&c.optim[group], model.d_out())
+                        }
                     })
                     .collect()
             })
@@ -340,6 +351,9 @@ impl Trainer {
             if self.evals.front() == Some(&step) {
                 self.evals.pop_front();
                 self.evaluate(step);
+                if !self.members.iter().any(|m| m.active) {
+                    break;
+                }
             }
             if step % 64 == 0 {
                 bar.set_position(step as u64);
@@ -423,12 +437,17 @@ impl Trainer {
     /// Every member's probes at `step`: recording a row (`record`) or finishing.
     fn visit(&mut self, step: usize, record: bool) {
         let d_out = self.model.d_out();
+        let wanted: Vec<bool> = self
+            .members
+            .iter()
+            .map(|m| !record || !m.halted_before(step))
+            .collect();
         let (train_out, val_out) = match &mut self.path {
-            Path::Fused(f) => f.outputs(&self.params),
+            Path::Fused(f) => f.outputs(&self.params, &wanted, d_out),
             Path::Autodiff(a) => a.outputs(&*self.model, &self.params),
         };
         for (m, member) in self.members.iter_mut().enumerate() {
-            if record && !member.active && member.diverged_at.is_some_and(|d| d < step) {
+            if record && member.halted_before(step) {
                 continue;
             }
             let Member {
@@ -437,6 +456,9 @@ impl Trainer {
                 encoding,
                 probes,
                 rows,
+                columns,
+                active,
+                stopped_at,
                 ..
             } = member;
             let (nt, nv) = (data.train.len() * d_out, data.val.len() * d_out);
@@ -470,6 +492,15 @@ impl Trainer {
             for p in probes.iter_mut() {
                 row.extend(p.compute(&ctx));
             }
+            if let Some(stop) = &config.train.stop
+                && *active
+            {
+                let at = columns.iter().position(|c| *c == stop.metric);
+                if at.is_some_and(|i| stop.reached(row[i])) {
+                    *active = false;
+                    *stopped_at = Some(step);
+                }
+            }
             rows.push(row);
         }
     }
@@ -497,6 +528,7 @@ impl Trainer {
                     rows: member.rows,
                 },
                 diverged_at: member.diverged_at,
+                stopped_at: member.stopped_at,
                 steps: member.last_step,
                 final_params: params.member_view(m).all(),
                 initial_params: initial,
@@ -517,6 +549,34 @@ pub fn train(configs: &[Config], opts: &TrainOptions) -> Result<TrainResult, Eng
     Ok(Trainer::setup(configs)?.run(opts))
 }
 
+/// The columns of a member's metrics.csv: step, epoch (epoch-based runs), then its probes'.
+fn metric_columns(c: &Config, probes: &[Box<dyn Probe>]) -> Vec<String> {
+    let mut columns = vec!["step".to_string()];
+    if c.train.epochs > 0 {
+        columns.push("epoch".into());
+    }
+    for p in probes {
+        columns.extend(p.columns());
+    }
+    columns
+}
+
+/// Refuses a `train.stop.metric` that is not a column of the member's metrics.csv.
+fn check_stop(c: &Config, model: &dyn Model) -> Result<(), EngineError> {
+    let Some(stop) = &c.train.stop else {
+        return Ok(());
+    };
+    let columns = metric_columns(c, &probes_for(&ProbeSetup { config: c, model }));
+    if columns.contains(&stop.metric) {
+        return Ok(());
+    }
+    Err(EngineError::Config(crate::ConfigError::Invalid {
+        key: "train.stop.metric".into(),
+        value: format!("{:?}", stop.metric),
+        allowed: format!("a column of this run's metrics.csv: {}", columns.join(", ")),
+    }))
+}
+
 /// Refuses configs that cannot train together ([`check_compatible`]) or would not fit in the
 /// machine's memory, before anything large is built.
 pub fn check_fits(configs: &[Config]) -> Result<(), EngineError> {
@@ -535,6 +595,9 @@ pub fn check_fits(configs: &[Config]) -> Result<(), EngineError> {
                 crate::choice::Kind::kind(&*config.model)
             ),
         }));
+    }
+    for c in configs {
+        check_stop(c, &*model)?;
     }
     // members' probes may differ (one member's optimiser admits the exact theory, another's not)
     let probes: Vec<Box<dyn Probe>> = configs

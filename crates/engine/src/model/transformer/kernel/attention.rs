@@ -4,12 +4,12 @@
 //! queries only at the block's query rows. Backward in reverse: W_O, then the pattern
 //! (softmax's ds_j = p_j (dp_j - sum_i p_i dp_i)), then the projections.
 
-use super::{Shape, index, query_rows_mask};
+use super::{Pass, Shape, index, query_rows_mask};
 use crate::dropout::Site;
-use crate::host::{add_bias, add_column_sums, gemm, grow, value};
+use crate::host::{add_bias, add_column_sums, gemm, grow};
 use crate::model::kernel::FusedReal;
 use crate::model::transformer::names::AttnNames;
-use crate::params::{ParamSpec, Params};
+use crate::params::ParamSpec;
 use rayon::prelude::*;
 
 pub(super) struct Attention<E> {
@@ -85,16 +85,16 @@ impl<E: FusedReal> Attention<E> {
 
     /// Packs W_Q [H, d, dh] into one [d, H dh] matrix and W_K, W_V into one [d, 2 H dh] (heads
     /// major within each): once a step, for forward and backward.
-    pub fn pack(&mut self, params: &Params, m: usize, sh: &Shape) {
-        let (d, h, dh) = (sh.d, sh.heads, sh.dh);
+    pub fn pack(&mut self, p: &Pass) {
+        let (d, h, dh) = (p.sh.d, p.sh.heads, p.sh.dh);
         let hd = h * dh;
         grow(&mut self.wq, d * hd);
         grow(&mut self.bq, hd);
         grow(&mut self.wkv, d * 2 * hd);
         grow(&mut self.bkv, 2 * hd);
         for which in 0..3 {
-            let w = value(params, self.w[which], m);
-            let b = value(params, self.b[which], m);
+            let w = p.value::<E>(self.w[which]);
+            let b = p.value::<E>(self.b[which]);
             let (dst, bias, width, off) = if which == 0 {
                 (&mut self.wq, &mut self.bq, hd, 0)
             } else {
@@ -137,24 +137,15 @@ impl<E: FusedReal> Attention<E> {
     }
 
     /// out [B nq, d] = the attention output of `self.input` at the query rows.
-    #[allow(clippy::too_many_arguments)]
-    pub fn forward(
-        &mut self,
-        params: &Params,
-        m: usize,
-        b: usize,
-        nq: usize,
-        dropping: bool,
-        sh: &Shape,
-        out: &mut [E],
-    ) {
+    pub fn forward(&mut self, p: &Pass, nq: usize, out: &mut [E]) {
+        let (b, sh) = (p.b, p.sh);
         self.project(b, nq, sh);
-        self.mix(b, nq, dropping, sh);
+        self.mix(b, nq, p.dropping, sh);
         let (d, hd, qrows) = (sh.d, sh.heads * sh.dh, b * nq);
         gemm(
             out,
             &self.z,
-            value(params, self.w_o, m),
+            p.value(self.w_o),
             qrows,
             hd,
             d,
@@ -162,8 +153,8 @@ impl<E: FusedReal> Attention<E> {
             false,
             false,
         );
-        add_bias(&mut out[..qrows * d], value(params, self.b_o, m));
-        if dropping {
+        add_bias(&mut out[..qrows * d], p.value(self.b_o));
+        if p.dropping {
             for (o, &k) in out[..qrows * d].iter_mut().zip(&self.m_attn) {
                 *o *= k;
             }
@@ -269,18 +260,8 @@ impl<E: FusedReal> Attention<E> {
 
     /// From the gradient of x_mid `g_mid` [B nq, d] to that of the attention's input in `g_tmp`
     /// [B P, d], the attention's parameter gradients in `grads`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn backward(
-        &self,
-        params: &Params,
-        m: usize,
-        b: usize,
-        nq: usize,
-        dropping: bool,
-        sh: &Shape,
-        s: &mut super::Scratch<E>,
-        grads: &mut [Vec<E>],
-    ) {
+    pub fn backward(&self, p: &Pass, nq: usize, s: &mut super::Scratch<E>, grads: &mut [Vec<E>]) {
+        let (b, sh, dropping) = (p.b, p.sh, p.dropping);
         let (d, hd, qrows) = (sh.d, sh.heads * sh.dh, b * nq);
         // W_O, b_O and the gradient of z, through the attention output's dropout mask
         let g_a: &[E] = if dropping {
@@ -313,7 +294,7 @@ impl<E: FusedReal> Attention<E> {
         gemm(
             &mut a.g_z,
             g_a,
-            value(params, self.w_o, m),
+            p.value(self.w_o),
             qrows,
             d,
             hd,

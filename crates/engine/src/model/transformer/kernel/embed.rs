@@ -1,11 +1,11 @@
 //! The embedding: each token's row of W_E plus its position's row of W_pos, and the backward,
 //! which scatters the input residual's gradient back into both tables (burn's `Transformer::embed`).
 
-use super::{Shape, index};
-use crate::host::{add_into, grow, value};
+use super::{Pass, index};
+use crate::host::{add_into, grow};
 use crate::model::kernel::FusedReal;
 use crate::model::transformer::names::Names;
-use crate::params::{ParamSpec, Params};
+use crate::params::ParamSpec;
 
 pub(super) struct Embed<E> {
     w_e: usize,
@@ -23,23 +23,16 @@ impl<E: FusedReal> Embed<E> {
         }
     }
 
-    pub fn forward(
-        &mut self,
-        params: &Params,
-        m: usize,
-        tokens: &[Vec<usize>],
-        b: usize,
-        sh: &Shape,
-    ) {
-        let (d, pn) = (sh.d, sh.positions);
+    pub fn forward(&mut self, p: &Pass, tokens: &[Vec<usize>]) {
+        let (b, d, pn) = (p.b, p.sh.d, p.sh.positions);
         grow(&mut self.x0, b * pn * d);
-        let w_e = value(params, self.w_e, m);
-        for (p, pos) in tokens.iter().enumerate() {
+        let w_e = p.value::<E>(self.w_e);
+        for (i, pos) in tokens.iter().enumerate() {
             for (k, &tok) in pos.iter().take(b).enumerate() {
-                let r = k * pn + p;
+                let r = k * pn + i;
                 self.x0[r * d..(r + 1) * d].copy_from_slice(&w_e[tok * d..(tok + 1) * d]);
                 if let Some(wp) = self.w_pos {
-                    let wp = &value::<E>(params, wp, m)[p * d..(p + 1) * d];
+                    let wp = &p.value::<E>(wp)[i * d..(i + 1) * d];
                     add_into(&mut self.x0[r * d..(r + 1) * d], wp);
                 }
             }
@@ -47,22 +40,15 @@ impl<E: FusedReal> Embed<E> {
     }
 
     /// dW_E[token] and dW_pos[position] += the gradient of the input residual `g_x` [B P, d].
-    pub fn backward(
-        &self,
-        tokens: &[Vec<usize>],
-        b: usize,
-        sh: &Shape,
-        g_x: &[E],
-        grads: &mut [Vec<E>],
-    ) {
-        let (d, pn) = (sh.d, sh.positions);
-        for (p, pos) in tokens.iter().enumerate() {
+    pub fn backward(&self, p: &Pass, tokens: &[Vec<usize>], g_x: &[E], grads: &mut [Vec<E>]) {
+        let (b, d, pn) = (p.b, p.sh.d, p.sh.positions);
+        for (i, pos) in tokens.iter().enumerate() {
             for (k, &tok) in pos.iter().take(b).enumerate() {
-                let r = k * pn + p;
+                let r = k * pn + i;
                 let g = &g_x[r * d..(r + 1) * d];
                 add_into(&mut grads[self.w_e][tok * d..(tok + 1) * d], g);
                 if let Some(wp) = self.w_pos {
-                    add_into(&mut grads[wp][p * d..(p + 1) * d], g);
+                    add_into(&mut grads[wp][i * d..(i + 1) * d], g);
                 }
             }
         }

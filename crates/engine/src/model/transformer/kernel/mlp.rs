@@ -1,21 +1,29 @@
-//! The MLP of one block: x_out = x_mid + relu(m W_in + b_in) W_out + b_out on m = LN2(x_mid), with
+//! The MLP of one block: x_out = x_mid + act(m W_in + b_in) W_out + b_out on m = LN2(x_mid) (act ReLU
+//! or the exact GELU), with
 //! training dropout on the hidden activation and the output (burn's `Transformer::mlp`); and its
 //! backward.
 
-use super::{Scratch, Shape, index, query_rows_mask};
+use super::{Pass, Scratch, Shape, index, query_rows_mask};
 use crate::dropout::Site;
-use crate::host::{add_bias, add_bias_relu, add_column_sums, gemm, grow, par_rows, value};
+use crate::host::{
+    add_bias, add_bias_relu, add_column_sums, gelu, gelu_backward, gemm, grow, par_rows,
+};
 use crate::model::kernel::FusedReal;
 use crate::model::transformer::names::MlpNames;
-use crate::params::{ParamSpec, Params};
+use crate::params::ParamSpec;
 
 pub(super) struct Mlp<E> {
     w_in: usize,
     b_in: usize,
     w_out: usize,
     b_out: usize,
+    /// GELU instead of ReLU.
+    gelu: bool,
     /// The MLP's input m = LN2(x_mid) [B nq, d].
     pub input: Vec<E>,
+    /// GELU's pre-activation z and Phi(z) [B nq, d_mlp], for the backward pass.
+    pre: Vec<E>,
+    cdf: Vec<E>,
     /// relu(m W_in + b_in) [B nq, d_mlp], and the same after its dropout mask.
     hidden: Vec<E>,
     hidden_d: Vec<E>,
@@ -27,8 +35,11 @@ pub(super) struct Mlp<E> {
 }
 
 impl<E: FusedReal> Mlp<E> {
-    pub fn new(specs: &[ParamSpec], n: &MlpNames) -> Mlp<E> {
+    pub fn new(specs: &[ParamSpec], n: &MlpNames, gelu: bool) -> Mlp<E> {
         Mlp {
+            gelu,
+            pre: Vec::new(),
+            cdf: Vec::new(),
             w_in: index(specs, &n.w_in),
             b_in: index(specs, &n.b_in),
             w_out: index(specs, &n.w_out),
@@ -49,21 +60,13 @@ impl<E: FusedReal> Mlp<E> {
     }
 
     /// out [B nq, d] += the MLP of `self.input`.
-    pub fn forward(
-        &mut self,
-        params: &Params,
-        m: usize,
-        qrows: usize,
-        dropping: bool,
-        sh: &Shape,
-        out: &mut [E],
-    ) {
-        let (d, f) = (sh.d, sh.f);
+    pub fn forward(&mut self, p: &Pass, qrows: usize, out: &mut [E]) {
+        let (d, f) = (p.sh.d, p.sh.f);
         grow(&mut self.hidden, qrows * f);
         gemm(
             &mut self.hidden,
             &self.input,
-            value(params, self.w_in, m),
+            p.value(self.w_in),
             qrows,
             d,
             f,
@@ -71,8 +74,13 @@ impl<E: FusedReal> Mlp<E> {
             false,
             false,
         );
-        add_bias_relu(&mut self.hidden[..qrows * f], value(params, self.b_in, m));
-        if dropping {
+        if self.gelu {
+            add_bias(&mut self.hidden[..qrows * f], p.value(self.b_in));
+            gelu(&mut self.hidden[..qrows * f], &mut self.pre, &mut self.cdf);
+        } else {
+            add_bias_relu(&mut self.hidden[..qrows * f], p.value(self.b_in));
+        }
+        if p.dropping {
             // out += (hidden * mask) W_out + b_out, times the output's mask
             grow(&mut self.hidden_d, qrows * f);
             for ((o, &hv), &k) in self.hidden_d[..qrows * f]
@@ -86,7 +94,7 @@ impl<E: FusedReal> Mlp<E> {
             gemm(
                 &mut self.out_d,
                 &self.hidden_d,
-                value(params, self.w_out, m),
+                p.value(self.w_out),
                 qrows,
                 f,
                 d,
@@ -94,7 +102,7 @@ impl<E: FusedReal> Mlp<E> {
                 false,
                 false,
             );
-            add_bias(&mut self.out_d[..qrows * d], value(params, self.b_out, m));
+            add_bias(&mut self.out_d[..qrows * d], p.value(self.b_out));
             for ((o, &t), &k) in out[..qrows * d]
                 .iter_mut()
                 .zip(&self.out_d)
@@ -107,7 +115,7 @@ impl<E: FusedReal> Mlp<E> {
             gemm(
                 out,
                 &self.hidden,
-                value(params, self.w_out, m),
+                p.value(self.w_out),
                 qrows,
                 f,
                 d,
@@ -115,24 +123,14 @@ impl<E: FusedReal> Mlp<E> {
                 false,
                 true,
             );
-            add_bias(&mut out[..qrows * d], value(params, self.b_out, m));
+            add_bias(&mut out[..qrows * d], p.value(self.b_out));
         }
     }
 
     /// From the gradient of the block's output `s.g_x` [B nq, d] to that of the MLP's input in
     /// `s.g_tmp`, the MLP's parameter gradients in `grads`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn backward(
-        &self,
-        params: &Params,
-        m: usize,
-        qrows: usize,
-        dropping: bool,
-        sh: &Shape,
-        s: &mut Scratch<E>,
-        grads: &mut [Vec<E>],
-    ) {
-        let (d, f) = (sh.d, sh.f);
+    pub fn backward(&self, p: &Pass, qrows: usize, s: &mut Scratch<E>, grads: &mut [Vec<E>]) {
+        let (d, f, dropping) = (p.sh.d, p.sh.f, p.dropping);
         // the MLP's output gradient: the block's, through the output's dropout mask
         let g_o: &[E] = if dropping {
             grow(&mut s.g_drop, qrows * d);
@@ -168,7 +166,7 @@ impl<E: FusedReal> Mlp<E> {
         gemm(
             &mut s.g_hidden,
             g_o,
-            value(params, self.w_out, m),
+            p.value(self.w_out),
             qrows,
             d,
             f,
@@ -176,18 +174,28 @@ impl<E: FusedReal> Mlp<E> {
             true,
             false,
         );
-        // through the ReLU and the hidden activation's dropout mask
+        // through the hidden activation's dropout mask and the activation
         let hidden = &self.hidden;
         let m_hid: Option<&[E]> = dropping.then_some(&self.m_hid[..]);
-        par_rows(&mut s.g_hidden[..qrows * f], f, |r0, g| {
-            for (i, (g, &hv)) in g.iter_mut().zip(&hidden[r0 * f..]).enumerate() {
-                if hv <= E::zero() {
-                    *g = E::zero();
-                } else if let Some(mk) = m_hid {
-                    *g *= mk[r0 * f + i];
+        if self.gelu {
+            let g = &mut s.g_hidden[..qrows * f];
+            if let Some(mk) = m_hid {
+                for (g, &k) in g.iter_mut().zip(mk) {
+                    *g *= k;
                 }
             }
-        });
+            gelu_backward(g, &self.pre, &self.cdf, &mut s.g_drop);
+        } else {
+            par_rows(&mut s.g_hidden[..qrows * f], f, |r0, g| {
+                for (i, (g, &hv)) in g.iter_mut().zip(&hidden[r0 * f..]).enumerate() {
+                    if hv <= E::zero() {
+                        *g = E::zero();
+                    } else if let Some(mk) = m_hid {
+                        *g *= mk[r0 * f + i];
+                    }
+                }
+            });
+        }
         gemm(
             &mut grads[self.w_in],
             &self.input,
@@ -203,7 +211,7 @@ impl<E: FusedReal> Mlp<E> {
         gemm(
             &mut s.g_tmp,
             &s.g_hidden,
-            value(params, self.w_in, m),
+            p.value(self.w_in),
             qrows,
             f,
             d,

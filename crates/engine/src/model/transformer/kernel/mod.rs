@@ -1,4 +1,4 @@
-//! The transformer's fused forward/backward (pre-LN or no LayerNorm, ReLU MLPs, learned or no
+//! The transformer's fused forward/backward (pre-LN or no LayerNorm, ReLU or GELU MLPs, learned or no
 //! positions, causal or not, untied unembedding read at the last position or at every position
 //! concatenated): one member's step on host memory with faer products, written out by hand, into
 //! buffers allocated once. It computes the function of the burn forward pass beside it (`../mod.rs`)
@@ -40,13 +40,12 @@ pub(super) fn build(model: &Transformer, precision: Precision) -> Result<AnyKern
     let c = &model.cfg;
     let unsupported = [
         (c.norm == Norm::Post, "norm = \"post\""),
-        (c.act_fn != Act::Relu, "act_fn = \"gelu\""),
         (c.tied, "tied = true"),
     ];
     if let Some((_, what)) = unsupported.iter().find(|u| u.0) {
         return Err(format!(
-            "the transformer's kernel covers norm = \"pre\" or \"none\", act_fn = \"relu\" and \
-             an untied unembedding, not {what}"
+            "the transformer's kernel covers norm = \"pre\" or \"none\" and an untied \
+             unembedding, not {what}"
         ));
     }
     Ok(match precision {
@@ -68,6 +67,26 @@ struct Shape {
     causal: bool,
     /// Dropout probability in training.
     p_drop: f64,
+}
+
+/// What each part's forward and backward read in one member's pass over one batch.
+#[derive(Clone, Copy)]
+struct Pass<'a> {
+    params: &'a Params,
+    /// The member.
+    m: usize,
+    /// Samples in the batch.
+    b: usize,
+    /// Whether this pass drops units (training with dropout).
+    dropping: bool,
+    sh: &'a Shape,
+}
+
+impl<'a> Pass<'a> {
+    /// The member's values of parameter `k`.
+    fn value<E: FusedReal>(&self, k: usize) -> &'a [E] {
+        value(self.params, k, self.m)
+    }
 }
 
 /// The store index of a parameter the model declares.
@@ -98,24 +117,22 @@ impl<E: FusedReal> LayerNorm<E> {
 }
 
 /// out = LN(x) over `rows` rows of width d, or x itself without a LayerNorm.
-#[allow(clippy::too_many_arguments)]
 fn norm_forward<E: FusedReal>(
     ln: Option<&mut LayerNorm<E>>,
-    params: &Params,
-    m: usize,
+    p: &Pass,
     x: &[E],
     out: &mut [E],
     rows: usize,
-    d: usize,
 ) {
+    let d = p.sh.d;
     match ln {
         Some(ln) => {
             grow(&mut ln.xhat, rows * d);
             grow(&mut ln.rstd, rows);
             ln_forward(
                 x,
-                value(params, ln.w, m),
-                value(params, ln.b, m),
+                p.value(ln.w),
+                p.value(ln.b),
                 out,
                 &mut ln.xhat,
                 &mut ln.rstd,
@@ -129,18 +146,16 @@ fn norm_forward<E: FusedReal>(
 
 /// The backward of [`norm_forward`]: dx = (or += with `add`) the gradient through LN of dy, its
 /// weight and bias gradients accumulated in `grads`.
-#[allow(clippy::too_many_arguments)]
 fn norm_backward<E: FusedReal>(
     ln: Option<&LayerNorm<E>>,
-    params: &Params,
-    m: usize,
+    p: &Pass,
     grads: &mut [Vec<E>],
     dy: &[E],
     dx: &mut [E],
     rows: usize,
-    d: usize,
     add: bool,
 ) {
+    let d = p.sh.d;
     match ln {
         Some(ln) => {
             let (dw, db) = two(grads, ln.w, ln.b);
@@ -148,7 +163,7 @@ fn norm_backward<E: FusedReal>(
                 dy,
                 &ln.xhat,
                 &ln.rstd,
-                value(params, ln.w, m),
+                p.value(ln.w),
                 dw,
                 db,
                 dx,
@@ -245,7 +260,10 @@ impl<E: FusedReal> TransformerKernel<E> {
                 ln1: n.ln1.as_ref().map(|n| LayerNorm::new(specs, n)),
                 attn: Attention::new(specs, &n.attn),
                 ln2: n.ln2.as_ref().map(|n| LayerNorm::new(specs, n)),
-                mlp: n.mlp.as_ref().map(|n| Mlp::new(specs, n)),
+                mlp: n
+                    .mlp
+                    .as_ref()
+                    .map(|n| Mlp::new(specs, n, cfg.act_fn == Act::Gelu)),
                 out: Vec::new(),
             })
             .collect();
@@ -283,7 +301,15 @@ impl<E: FusedReal> TransformerKernel<E> {
     ) {
         let dropout = dropout.filter(|_| self.sh.p_drop > 0.0);
         self.dropping = dropout.is_some();
-        self.embed.forward(params, m, tokens, b, &self.sh);
+        let sh = self.sh;
+        let p = Pass {
+            params,
+            m,
+            b,
+            dropping: self.dropping,
+            sh: &sh,
+        };
+        self.embed.forward(&p, tokens);
         for l in 0..self.blocks.len() {
             let nq = self.nq(l);
             let (before, rest) = self.blocks.split_at_mut(l);
@@ -292,11 +318,11 @@ impl<E: FusedReal> TransformerKernel<E> {
             } else {
                 &before[l - 1].out
             };
-            block_forward(&mut rest[0], params, m, l, x, b, nq, dropout, &self.sh);
+            block_forward(&mut rest[0], &p, l, x, nq, dropout);
         }
         let nr = self.nq(self.blocks.len() - 1);
         let last = &self.blocks[self.blocks.len() - 1].out;
-        self.unembed.forward(params, m, last, b, nr, &self.sh);
+        self.unembed.forward(&p, last, nr);
     }
 
     fn backward(&mut self, params: &Params, m: usize, tokens: &[Vec<usize>], b: usize) {
@@ -306,69 +332,50 @@ impl<E: FusedReal> TransformerKernel<E> {
             g.fill(E::zero());
         }
         let nr = self.nq(self.blocks.len() - 1);
+        let p = Pass {
+            params,
+            m,
+            b,
+            dropping: self.dropping,
+            sh: &self.sh,
+        };
         let s = &mut self.scratch;
         grow(&mut s.g_x, rows * d);
         grow(&mut s.g_tmp, rows * d);
-        self.unembed
-            .backward(params, m, b, nr, &self.sh, s, &mut self.grads);
+        self.unembed.backward(&p, nr, s, &mut self.grads);
         for l in (0..self.blocks.len()).rev() {
             let nq = self.nq(l);
-            let block = &self.blocks[l];
-            block_backward(
-                block,
-                params,
-                m,
-                b,
-                nq,
-                self.dropping,
-                &self.sh,
-                &mut self.scratch,
-                &mut self.grads,
-            );
+            block_backward(&self.blocks[l], &p, nq, &mut self.scratch, &mut self.grads);
         }
         self.embed
-            .backward(tokens, b, &self.sh, &self.scratch.g_x, &mut self.grads);
+            .backward(&p, tokens, &self.scratch.g_x, &mut self.grads);
     }
 }
 
 /// Block `l` on the residual x [B P, d] into its `out` [B nq, d]: x_mid = x + attention(LN1(x)),
 /// x_out = x_mid + MLP(LN2(x_mid)).
-#[allow(clippy::too_many_arguments)]
 fn block_forward<E: FusedReal>(
     block: &mut Block<E>,
-    params: &Params,
-    m: usize,
+    p: &Pass,
     l: usize,
     x: &[E],
-    b: usize,
     nq: usize,
     dropout: Option<(u64, u64)>,
-    sh: &Shape,
 ) {
+    let (b, sh) = (p.b, p.sh);
     let (d, pn) = (sh.d, sh.positions);
     let (rows, qrows) = (b * pn, b * nq);
-    block.attn.pack(params, m, sh);
+    block.attn.pack(p);
     if let Some(dr) = dropout {
         block.attn.masks(dr, l, b, nq, sh);
         if let Some(mlp) = &mut block.mlp {
             mlp.masks(dr, l, b, nq, sh);
         }
     }
-    let dropping = dropout.is_some();
     grow(&mut block.attn.input, rows * d);
-    norm_forward(
-        block.ln1.as_mut(),
-        params,
-        m,
-        x,
-        &mut block.attn.input,
-        rows,
-        d,
-    );
+    norm_forward(block.ln1.as_mut(), p, x, &mut block.attn.input, rows);
     grow(&mut block.out, qrows * d);
-    block
-        .attn
-        .forward(params, m, b, nq, dropping, sh, &mut block.out);
+    block.attn.forward(p, nq, &mut block.out);
     // the residual at the query rows
     let q0 = pn - nq;
     for s in 0..b {
@@ -382,63 +389,44 @@ fn block_forward<E: FusedReal>(
     }
     if let Some(mlp) = &mut block.mlp {
         grow(&mut mlp.input, qrows * d);
-        norm_forward(
-            block.ln2.as_mut(),
-            params,
-            m,
-            &block.out,
-            &mut mlp.input,
-            qrows,
-            d,
-        );
-        mlp.forward(params, m, qrows, dropping, sh, &mut block.out);
+        norm_forward(block.ln2.as_mut(), p, &block.out, &mut mlp.input, qrows);
+        mlp.forward(p, qrows, &mut block.out);
     }
 }
 
 /// The backward of [`block_forward`]: from the gradient of the block's output in `s.g_x` [B nq, d]
 /// to that of its input residual in `s.g_x` [B P, d], the block's parameter gradients in `grads`.
-#[allow(clippy::too_many_arguments)]
 fn block_backward<E: FusedReal>(
     block: &Block<E>,
-    params: &Params,
-    m: usize,
-    b: usize,
+    p: &Pass,
     nq: usize,
-    dropping: bool,
-    sh: &Shape,
     s: &mut Scratch<E>,
     grads: &mut [Vec<E>],
 ) {
-    let (d, pn) = (sh.d, sh.positions);
+    let (b, d, pn) = (p.b, p.sh.d, p.sh.positions);
     let (rows, qrows) = (b * pn, b * nq);
     grow(&mut s.g_mid, qrows * d);
     s.g_mid[..qrows * d].copy_from_slice(&s.g_x[..qrows * d]);
     if let Some(mlp) = &block.mlp {
-        mlp.backward(params, m, qrows, dropping, sh, s, grads);
+        mlp.backward(p, qrows, s, grads);
         norm_backward(
             block.ln2.as_ref(),
-            params,
-            m,
+            p,
             grads,
             &s.g_tmp,
             &mut s.g_mid,
             qrows,
-            d,
             true,
         );
     }
-    block
-        .attn
-        .backward(params, m, b, nq, dropping, sh, s, grads);
+    block.attn.backward(p, nq, s, grads);
     norm_backward(
         block.ln1.as_ref(),
-        params,
-        m,
+        p,
         grads,
         &s.g_tmp,
         &mut s.g_x,
         rows,
-        d,
         false,
     );
     // the residual path at the query rows

@@ -1,11 +1,11 @@
 //! The unembedding: LayerNorm (pre-LN), then the last position's residual or every position's
 //! concatenated, times W_U, plus b_U (burn's `Transformer::unembed`); and its backward.
 
-use super::{LayerNorm, Scratch, Shape, index, norm_backward, norm_forward};
-use crate::host::{add_bias, add_column_sums, gemm, grow, value};
+use super::{LayerNorm, Pass, Scratch, index, norm_backward, norm_forward};
+use crate::host::{add_bias, add_column_sums, gemm, grow};
 use crate::model::kernel::FusedReal;
 use crate::model::transformer::names::Names;
-use crate::params::{ParamSpec, Params};
+use crate::params::ParamSpec;
 
 pub(super) struct Unembed<E> {
     ln_final: Option<LayerNorm<E>>,
@@ -33,31 +33,15 @@ impl<E: FusedReal> Unembed<E> {
 
     /// The logits of the last block's output `last` [B nr, d], which row-major is the
     /// concatenation [B, nr d].
-    pub fn forward(
-        &mut self,
-        params: &Params,
-        m: usize,
-        last: &[E],
-        b: usize,
-        nr: usize,
-        sh: &Shape,
-    ) {
-        let (d, c) = (sh.d, sh.classes);
+    pub fn forward(&mut self, p: &Pass, last: &[E], nr: usize) {
+        let (b, d, c) = (p.b, p.sh.d, p.sh.classes);
         grow(&mut self.read, b * nr * d);
-        norm_forward(
-            self.ln_final.as_mut(),
-            params,
-            m,
-            last,
-            &mut self.read,
-            b * nr,
-            d,
-        );
+        norm_forward(self.ln_final.as_mut(), p, last, &mut self.read, b * nr);
         grow(&mut self.logits, b * c);
         gemm(
             &mut self.logits,
             &self.read,
-            value(params, self.w_u, m),
+            p.value(self.w_u),
             b,
             nr * d,
             c,
@@ -65,22 +49,12 @@ impl<E: FusedReal> Unembed<E> {
             false,
             false,
         );
-        add_bias(&mut self.logits[..b * c], value(params, self.b_u, m));
+        add_bias(&mut self.logits[..b * c], p.value(self.b_u));
     }
 
     /// From the logits' gradient `s.g_logits` to the last block's output's in `s.g_x` [B nr, d].
-    #[allow(clippy::too_many_arguments)]
-    pub fn backward(
-        &self,
-        params: &Params,
-        m: usize,
-        b: usize,
-        nr: usize,
-        sh: &Shape,
-        s: &mut Scratch<E>,
-        grads: &mut [Vec<E>],
-    ) {
-        let (d, c) = (sh.d, sh.classes);
+    pub fn backward(&self, p: &Pass, nr: usize, s: &mut Scratch<E>, grads: &mut [Vec<E>]) {
+        let (b, d, c) = (p.b, p.sh.d, p.sh.classes);
         gemm(
             &mut grads[self.w_u],
             &self.read,
@@ -96,7 +70,7 @@ impl<E: FusedReal> Unembed<E> {
         gemm(
             &mut s.g_tmp,
             &s.g_logits,
-            value(params, self.w_u, m),
+            p.value(self.w_u),
             b,
             c,
             nr * d,
@@ -106,13 +80,11 @@ impl<E: FusedReal> Unembed<E> {
         );
         norm_backward(
             self.ln_final.as_ref(),
-            params,
-            m,
+            p,
             grads,
             &s.g_tmp,
             &mut s.g_x,
             b * nr,
-            d,
             false,
         );
     }
