@@ -297,6 +297,12 @@ impl Reader {
         self.table.get(key)
     }
 
+    /// Every entry of this table with its path, for tables whose keys are the user's (such as
+    /// `[model.init]`'s parameter names).
+    pub fn entries(self) -> (String, Vec<(String, Value)>) {
+        (self.path, self.table.into_iter().collect())
+    }
+
     /// A raw value, for keys whose type decides their meaning (a count or a fraction).
     pub fn raw(&mut self, key: &'static str) -> Option<Value> {
         self.take(key)

@@ -147,6 +147,7 @@ fn gradients_match_finite_differences() {
         "norm = \"post\"\nact_fn = \"gelu\"",
         "norm = \"none\"\ntied = true\ncausal = false",
         "pos = \"none\"\ncausal = false\nreadout = \"concat\"\nn_layers = 1",
+        "norm = \"renorm\"\npos = \"sinusoidal\"\nattn_bias = false\nunembed_bias = false",
     ] {
         let c = tiny(extra);
         let model = c.build_model();
@@ -323,6 +324,14 @@ fn fused_path_equals_autodiff() {
         "readout = \"concat\"\nnorm = \"none\"\nn_layers = 1",
         "act_fn = \"gelu\"",
         "act_fn = \"gelu\"\nn_layers = 1\nnorm = \"none\"",
+        "attn_bias = false\nmlp_bias = false\nunembed_bias = false",
+        "attn_bias = false\nunembed_bias = false\nd_vocab_out = 9",
+        "pos = \"sinusoidal\"",
+        "norm = \"renorm\"",
+        "norm = \"renorm\"\nact_fn = \"gelu\"\nn_layers = 3",
+        "norm = \"renorm\"\nreadout = \"concat\"\ncausal = false\npos = \"sinusoidal\"",
+        "ln_final = false",
+        "ln_final = false\nreadout = \"concat\"\ncausal = false\npos = \"none\"\nn_heads = 1",
     ] {
         check(&tiny(extra), extra);
     }
@@ -346,6 +355,11 @@ fn fused_path_equals_autodiff() {
         .with(&[("model.dropout", toml::Value::Float(0.1))])
         .unwrap();
     check_dropping(&wide_drop, "wide dropout", Some((9, 3)));
+    check_dropping(
+        &tiny("dropout = 0.2\nnorm = \"renorm\""),
+        "renorm dropout",
+        Some((6, 8)),
+    );
     check_dropping(
         &tiny("dropout = 0.3\nact_fn = \"gelu\""),
         "gelu dropout",

@@ -44,8 +44,13 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Norm {
+    /// LayerNorm before each sublayer: x + attn(LN1(x)).
     Pre,
+    /// LayerNorm after each residual sum: LN1(x + attn(x)) (Power et al.).
     Post,
+    /// The residual stream itself re-normalised before attention: x = LN1(x); x = x + attn(x);
+    /// x = x + mlp(LN2(x)) (Grokfast's decoder).
+    Renorm,
     None,
 }
 
@@ -54,6 +59,9 @@ pub enum Norm {
 pub enum Pos {
     /// Learned positional embeddings W_pos.
     Learned,
+    /// The fixed sin/cos table of Vaswani et al. (Power et al.): position p, column i:
+    /// sin(p / 10000^(i/d)) for even i, cos(p / 10000^((i-1)/d)) for odd i.
+    Sinusoidal,
     None,
 }
 
@@ -89,6 +97,23 @@ pub struct TransformerConfig {
     pub readout: Readout,
     pub init_scale: f64,
     pub dropout: f64,
+    /// Bias tensors of attention (b_Q, b_K, b_V, b_O), of the MLP (b_in, b_out), of the
+    /// unembedding (b_U); without one the tensor does not exist (nor in checkpoints).
+    pub attn_bias: bool,
+    pub mlp_bias: bool,
+    pub unembed_bias: bool,
+    /// A LayerNorm before the unembedding (default with `pre` and `renorm`).
+    pub ln_final: bool,
+    /// Logits per sample: the task's answers (0) or more, the whole vocabulary of the authors'
+    /// code (Nanda et al. 114 with "=", Grokfast p + 2); the extra logits are never the answer.
+    pub d_vocab_out: usize,
+    /// `[model.init]`: per-parameter initialisation beside `init_scale`.
+    #[serde(skip_serializing_if = "init_is_empty")]
+    pub init: crate::init::Rules,
+}
+
+fn init_is_empty(r: &crate::init::Rules) -> bool {
+    r.0.is_empty()
 }
 
 pub fn read(r: &mut Reader) -> Result<Arc<dyn ModelSpec>, ConfigError> {
@@ -102,18 +127,20 @@ pub fn read(r: &mut Reader) -> Result<Arc<dyn ModelSpec>, ConfigError> {
         _ => Act::Relu,
     };
     let norm = match r
-        .choice_or("norm", "pre", &["pre", "post", "none"])?
+        .choice_or("norm", "pre", &["pre", "post", "renorm", "none"])?
         .as_str()
     {
         "post" => Norm::Post,
+        "renorm" => Norm::Renorm,
         "none" => Norm::None,
         _ => Norm::Pre,
     };
     let pos = match r
-        .choice_or("pos", "learned", &["learned", "none"])?
+        .choice_or("pos", "learned", &["learned", "sinusoidal", "none"])?
         .as_str()
     {
         "none" => Pos::None,
+        "sinusoidal" => Pos::Sinusoidal,
         _ => Pos::Learned,
     };
     let causal = r.bool_or("causal", true)?;
@@ -139,8 +166,27 @@ pub fn read(r: &mut Reader) -> Result<Arc<dyn ModelSpec>, ConfigError> {
         |x| (0.0..1.0).contains(&x),
         "a probability in [0, 1)",
     )?;
+    let attn_bias = r.bool_or("attn_bias", true)?;
+    let mlp_bias = r.bool_or("mlp_bias", true)?;
+    let unembed_bias = r.bool_or("unembed_bias", true)?;
+    let ln_final = r.bool_or("ln_final", matches!(norm, Norm::Pre | Norm::Renorm))?;
+    if ln_final && norm == Norm::None {
+        return Err(r.invalid(
+            "ln_final",
+            &toml::Value::Boolean(true),
+            "false with norm = \"none\" (a model without LayerNorms has no final one)",
+        ));
+    }
+    let d_vocab_out = r.usize_or("d_vocab_out", 0, 0, 1 << 20)?;
+    let init = crate::init::Rules::read(r)?;
     Ok(Arc::new(TransformerConfig {
         dropout,
+        attn_bias,
+        mlp_bias,
+        unembed_bias,
+        ln_final,
+        d_vocab_out,
+        init,
         n_layers,
         d_model,
         n_heads,
@@ -171,14 +217,26 @@ impl ModelSpec for TransformerConfig {
     }
 
     fn init_keys(&self) -> &'static [&'static str] {
-        &["init_scale"]
+        &["init_scale", "init"]
     }
 
     fn build(&self, shape: &IoShape) -> Result<Box<dyn Model>, ConfigError> {
-        let (Input::Tokens { vocab, positions }, Output::Classes(classes)) =
+        let (Input::Tokens { vocab, positions }, Output::Classes(answers)) =
             (shape.input, shape.output)
         else {
             return Err(does_not_fit("transformer", shape));
+        };
+        if self.d_vocab_out > 0 && self.d_vocab_out < answers {
+            return Err(ConfigError::Invalid {
+                key: "model.d_vocab_out".into(),
+                value: self.d_vocab_out.to_string(),
+                allowed: format!("0 (the task's {answers} answers) or at least {answers}"),
+            });
+        }
+        let classes = if self.d_vocab_out > 0 {
+            self.d_vocab_out
+        } else {
+            answers
         };
         if self.tied && classes > vocab {
             return Err(ConfigError::Invalid {
@@ -190,8 +248,11 @@ impl ModelSpec for TransformerConfig {
             });
         }
         let names = Names::new(self);
+        let specs = names.specs(self, vocab, positions, classes);
+        let all: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+        self.init.check(&all)?;
         Ok(Box::new(Transformer {
-            specs: names.specs(self, vocab, positions, classes),
+            specs,
             names,
             cfg: self.clone(),
             vocab,
@@ -205,6 +266,7 @@ pub struct Transformer {
     cfg: TransformerConfig,
     vocab: usize,
     positions: usize,
+    /// Logits per sample (`d_vocab_out`, or the task's answers).
     classes: usize,
     names: Names,
     specs: Vec<ParamSpec>,
@@ -276,6 +338,13 @@ impl Transformer {
                 resid + point(hooks, "hook_pos_embed", w_pos.expand([m, b, pn, d]))
             };
         }
+        if self.cfg.pos == Pos::Sinusoidal {
+            let table = Tensor::<4>::from_data(
+                TensorData::new(sinusoids(pn, d), [1, 1, pn, d]),
+                (&resid.device(), resid.dtype()),
+            );
+            resid = resid + table;
+        }
         resid
     }
 
@@ -303,6 +372,9 @@ impl Transformer {
     ) -> Tensor<4> {
         let names = &self.names.blocks[l];
         resid = point(hooks, &format!("blocks.{l}.hook_resid_pre"), resid);
+        if self.cfg.norm == Norm::Renorm {
+            resid = self.ln(p, names.ln1.as_ref(), resid);
+        }
         let attn_in = match self.cfg.norm {
             Norm::Pre => self.ln(p, names.ln1.as_ref(), resid.clone()),
             _ => resid.clone(),
@@ -317,7 +389,7 @@ impl Transformer {
         if self.cfg.d_mlp > 0 {
             resid = point(hooks, &format!("blocks.{l}.hook_resid_mid"), resid);
             let mlp_in = match self.cfg.norm {
-                Norm::Pre => self.ln(p, names.ln2.as_ref(), resid.clone()),
+                Norm::Pre | Norm::Renorm => self.ln(p, names.ln2.as_ref(), resid.clone()),
                 _ => resid.clone(),
             };
             let out = self.mlp(p, l, mlp_in, hooks);
@@ -343,17 +415,19 @@ impl Transformer {
         let names = &self.names.blocks[l].attn;
         let x2 = x.reshape([m, b * pn, d]);
         // [n_heads, d_model, d_head] as one [d_model, n_heads * d_head] product, heads major
-        let project = |w: &str, bias: &str| {
+        let project = |w: &str, bias: &Option<String>| {
             let w = p
                 .get(w)
                 .clone()
                 .reshape([m, h, d, dh])
                 .swap_dims(1, 2)
                 .reshape([m, d, h * dh]);
-            let bias = p.get(bias).clone().reshape([m, 1, h * dh]);
-            (x2.clone().matmul(w) + bias)
-                .reshape([m * b, pn, h, dh])
-                .swap_dims(1, 2) // [M B, H, P, dh]
+            let xw = x2.clone().matmul(w);
+            let xw = match bias {
+                Some(bias) => xw + p.get(bias).clone().reshape([m, 1, h * dh]),
+                None => xw,
+            };
+            xw.reshape([m * b, pn, h, dh]).swap_dims(1, 2) // [M B, H, P, dh]
         };
         let q = project(&names.w_q, &names.b_q);
         let k = project(&names.w_k, &names.b_k);
@@ -397,8 +471,12 @@ impl Transformer {
             .swap_dims(1, 2) // [M B, P, H, dh]
             .reshape([m, b * pn, h * dh]);
         let w_o = p.get(&names.w_o).clone().reshape([m, h * dh, d]);
-        let b_o = p.get(&names.b_o).clone().reshape([m, 1, d]);
-        (z.matmul(w_o) + b_o).reshape([m, b, pn, d])
+        let out = z.matmul(w_o);
+        let out = match &names.b_o {
+            Some(b_o) => out + p.get(b_o).clone().reshape([m, 1, d]),
+            None => out,
+        };
+        out.reshape([m, b, pn, d])
     }
 
     /// The MLP of layer `l` on x [M, B, P, d].
@@ -409,9 +487,12 @@ impl Transformer {
         };
         let n = format!("blocks.{l}.mlp");
         let dm = self.cfg.d_mlp;
+        let plus = |t: Tensor<3>, bias: &Option<String>| match bias {
+            Some(bias) => t + p.get(bias).clone(),
+            None => t,
+        };
         let w_in = p.get(&names.w_in).clone();
-        let b_in = p.get(&names.b_in).clone();
-        let pre = (x.reshape([m, b * pn, d]).matmul(w_in) + b_in).reshape([m, b, pn, dm]);
+        let pre = plus(x.reshape([m, b * pn, d]).matmul(w_in), &names.b_in).reshape([m, b, pn, dm]);
         let pre = point(hooks, &format!("{n}.hook_pre"), pre);
         let post = match self.cfg.act_fn {
             Act::Relu => activation::relu(pre),
@@ -420,8 +501,8 @@ impl Transformer {
         let post = point(hooks, &format!("{n}.hook_post"), post);
         let post = self.drop(hooks, l, crate::dropout::Site::Hidden, post);
         let w_out = p.get(&names.w_out).clone();
-        let b_out = p.get(&names.b_out).clone();
-        let out = (post.reshape([m, b * pn, dm]).matmul(w_out) + b_out).reshape([m, b, pn, d]);
+        let out =
+            plus(post.reshape([m, b * pn, dm]).matmul(w_out), &names.b_out).reshape([m, b, pn, d]);
         self.drop(hooks, l, crate::dropout::Site::MlpOut, out)
     }
 
@@ -442,8 +523,48 @@ impl Transformer {
                 .narrow(1, 0, self.classes)
                 .swap_dims(1, 2),
         };
-        read.matmul(w_u) + p.get(&self.names.b_u).clone()
+        let logits = read.matmul(w_u);
+        match &self.names.b_u {
+            Some(b_u) => logits + p.get(b_u).clone(),
+            None => logits,
+        }
     }
+
+    /// PyTorch's own start for parameter `spec` (`"pytorch"` in `[model.init]`): `nn.Embedding`
+    /// N(0, 1) for W_E and W_pos, `nn.LayerNorm` 1 and 0, and `nn.Linear` U(±1/sqrt(fan_in)) for
+    /// every projection and its bias, fan_in that of the layer the tensor belongs to.
+    fn pytorch_init(&self, spec: &ParamSpec, rng: &mut ChaCha8Rng) -> Vec<f64> {
+        let n = spec.numel();
+        let c = &self.cfg;
+        let fan_in = match spec.name.rsplit('.').next().unwrap_or("") {
+            "W_E" | "W_pos" => return (0..n).map(|_| crate::init::normal(rng)).collect(),
+            "w" => return vec![1.0; n],
+            "b" => return vec![0.0; n],
+            "W_Q" | "W_K" | "W_V" | "b_Q" | "b_K" | "b_V" | "W_in" | "b_in" => c.d_model,
+            "W_O" | "b_O" => c.n_heads * c.d_head,
+            "W_out" | "b_out" => c.d_mlp,
+            // W_U [d_read, d_vocab_out] and b_U
+            _ => self
+                .specs
+                .iter()
+                .find(|s| s.name == "unembed.W_U")
+                .map_or(c.d_model, |s| s.shape[0]),
+        };
+        crate::init::uniform(rng, n, 1.0 / (fan_in as f64).sqrt())
+    }
+}
+
+/// The fixed positional table [positions, d] of `pos = "sinusoidal"`, row-major.
+pub fn sinusoids(positions: usize, d: usize) -> Vec<f64> {
+    (0..positions)
+        .flat_map(|p| {
+            (0..d).map(move |i| {
+                let even = i - i % 2;
+                let angle = p as f64 / 10000f64.powf(even as f64 / d as f64);
+                if i % 2 == 0 { angle.sin() } else { angle.cos() }
+            })
+        })
+        .collect()
 }
 
 impl Model for Transformer {
@@ -458,6 +579,9 @@ impl Model for Transformer {
             .iter()
             .map(|spec| {
                 let n = spec.numel();
+                if let Some(rule) = self.cfg.init.find(&spec.name) {
+                    return crate::init::draw(rng, rule, n, |r| self.pytorch_init(spec, r));
+                }
                 let last = spec.name.rsplit('.').next().unwrap_or("");
                 let fan_in = match last {
                     "W_E" | "W_pos" | "W_Q" | "W_K" | "W_V" | "W_in" => d,

@@ -2,6 +2,7 @@
 //! checkpoints' order), the burn forward pass and the kernel all read them from here.
 
 use super::{Norm, Pos, Readout, TransformerConfig};
+
 use crate::params::ParamSpec;
 
 /// A LayerNorm's weight and bias.
@@ -11,24 +12,26 @@ pub struct LnNames {
 }
 
 /// One attention layer's projections: W_Q, W_K, W_V [n_heads, d_model, d_head], W_O
-/// [n_heads, d_head, d_model], b_Q, b_K, b_V [n_heads, d_head], b_O [d_model].
+/// [n_heads, d_head, d_model], and (unless `attn_bias = false`) b_Q, b_K, b_V [n_heads, d_head],
+/// b_O [d_model].
 pub struct AttnNames {
     pub w_q: String,
     pub w_k: String,
     pub w_v: String,
     pub w_o: String,
-    pub b_q: String,
-    pub b_k: String,
-    pub b_v: String,
-    pub b_o: String,
+    pub b_q: Option<String>,
+    pub b_k: Option<String>,
+    pub b_v: Option<String>,
+    pub b_o: Option<String>,
 }
 
-/// One MLP: W_in [d_model, d_mlp], b_in, W_out [d_mlp, d_model], b_out.
+/// One MLP: W_in [d_model, d_mlp], W_out [d_mlp, d_model], and (unless `mlp_bias = false`) b_in,
+/// b_out.
 pub struct MlpNames {
     pub w_in: String,
-    pub b_in: String,
+    pub b_in: Option<String>,
     pub w_out: String,
-    pub b_out: String,
+    pub b_out: Option<String>,
 }
 
 /// One block: LayerNorm 1 (before attention with pre-LN, after its residual sum with post-LN),
@@ -47,11 +50,12 @@ pub struct Names {
     /// `pos_embed.W_pos` [n_ctx, d_model], with learned positions.
     pub w_pos: Option<String>,
     pub blocks: Vec<BlockNames>,
-    /// Before the unembedding, with pre-LN.
+    /// Before the unembedding (`ln_final`).
     pub ln_final: Option<LnNames>,
     /// `unembed.W_U` [d_read, d_vocab_out]; None when tied to W_E.
     pub w_u: Option<String>,
-    pub b_u: String,
+    /// `unembed.b_U` [d_vocab_out], unless `unembed_bias = false`.
+    pub b_u: Option<String>,
 }
 
 impl Names {
@@ -66,6 +70,8 @@ impl Names {
             .map(|l| {
                 let a = format!("blocks.{l}.attn");
                 let m = format!("blocks.{l}.mlp");
+                let ab = |n: &str| c.attn_bias.then(|| format!("{a}.{n}"));
+                let mb = |n: &str| c.mlp_bias.then(|| format!("{m}.{n}"));
                 BlockNames {
                     ln1: ln(&format!("blocks.{l}.ln1")),
                     attn: AttnNames {
@@ -73,10 +79,10 @@ impl Names {
                         w_k: format!("{a}.W_K"),
                         w_v: format!("{a}.W_V"),
                         w_o: format!("{a}.W_O"),
-                        b_q: format!("{a}.b_Q"),
-                        b_k: format!("{a}.b_K"),
-                        b_v: format!("{a}.b_V"),
-                        b_o: format!("{a}.b_O"),
+                        b_q: ab("b_Q"),
+                        b_k: ab("b_K"),
+                        b_v: ab("b_V"),
+                        b_o: ab("b_O"),
                     },
                     ln2: if c.d_mlp > 0 {
                         ln(&format!("blocks.{l}.ln2"))
@@ -85,9 +91,9 @@ impl Names {
                     },
                     mlp: (c.d_mlp > 0).then(|| MlpNames {
                         w_in: format!("{m}.W_in"),
-                        b_in: format!("{m}.b_in"),
+                        b_in: mb("b_in"),
                         w_out: format!("{m}.W_out"),
-                        b_out: format!("{m}.b_out"),
+                        b_out: mb("b_out"),
                     }),
                 }
             })
@@ -96,13 +102,9 @@ impl Names {
             w_e: "embed.W_E".into(),
             w_pos: (c.pos == Pos::Learned).then(|| "pos_embed.W_pos".into()),
             blocks,
-            ln_final: if c.norm == Norm::Pre {
-                ln("ln_final")
-            } else {
-                None
-            },
+            ln_final: if c.ln_final { ln("ln_final") } else { None },
             w_u: (!c.tied).then(|| "unembed.W_U".into()),
-            b_u: "unembed.b_U".into(),
+            b_u: c.unembed_bias.then(|| "unembed.b_U".into()),
         }
     }
 
@@ -132,16 +134,22 @@ impl Names {
                 specs.push(ParamSpec::new(w, &[h, d, dh]));
             }
             specs.push(ParamSpec::new(&a.w_o, &[h, dh, d]));
-            for b in [&a.b_q, &a.b_k, &a.b_v] {
+            for b in [&a.b_q, &a.b_k, &a.b_v].into_iter().flatten() {
                 specs.push(ParamSpec::new(b, &[h, dh]));
             }
-            specs.push(ParamSpec::new(&a.b_o, &[d]));
+            if let Some(b) = &a.b_o {
+                specs.push(ParamSpec::new(b, &[d]));
+            }
             ln(&mut specs, &block.ln2);
             if let Some(m) = &block.mlp {
                 specs.push(ParamSpec::new(&m.w_in, &[d, c.d_mlp]));
-                specs.push(ParamSpec::new(&m.b_in, &[c.d_mlp]));
+                if let Some(b) = &m.b_in {
+                    specs.push(ParamSpec::new(b, &[c.d_mlp]));
+                }
                 specs.push(ParamSpec::new(&m.w_out, &[c.d_mlp, d]));
-                specs.push(ParamSpec::new(&m.b_out, &[d]));
+                if let Some(b) = &m.b_out {
+                    specs.push(ParamSpec::new(b, &[d]));
+                }
             }
         }
         ln(&mut specs, &self.ln_final);
@@ -152,7 +160,9 @@ impl Names {
         if let Some(w) = &self.w_u {
             specs.push(ParamSpec::new(w, &[d_read, classes]));
         }
-        specs.push(ParamSpec::new(&self.b_u, &[classes]));
+        if let Some(b) = &self.b_u {
+            specs.push(ParamSpec::new(b, &[classes]));
+        }
         specs
     }
 }

@@ -13,11 +13,11 @@ use crate::params::ParamSpec;
 use rayon::prelude::*;
 
 pub(super) struct Attention<E> {
-    /// W_Q, W_K, W_V and b_Q, b_K, b_V.
+    /// W_Q, W_K, W_V and b_Q, b_K, b_V (None with `attn_bias = false`).
     w: [usize; 3],
-    b: [usize; 3],
+    b: Option<[usize; 3]>,
     w_o: usize,
-    b_o: usize,
+    b_o: Option<usize>,
     /// The sublayer's input a = LN1(x) [B P, d].
     pub input: Vec<E>,
     /// The input at the query rows [B nq, d] (when nq < P).
@@ -61,13 +61,14 @@ impl<E: FusedReal> Attention<E> {
                 index(specs, &n.w_k),
                 index(specs, &n.w_v),
             ],
-            b: [
-                index(specs, &n.b_q),
-                index(specs, &n.b_k),
-                index(specs, &n.b_v),
-            ],
+            b: match (&n.b_q, &n.b_k, &n.b_v) {
+                (Some(q), Some(k), Some(v)) => {
+                    Some([index(specs, q), index(specs, k), index(specs, v)])
+                }
+                _ => None,
+            },
             w_o: index(specs, &n.w_o),
-            b_o: index(specs, &n.b_o),
+            b_o: n.b_o.as_ref().map(|b| index(specs, b)),
             input: Vec::new(),
             a_q: Vec::new(),
             q: Vec::new(),
@@ -94,7 +95,7 @@ impl<E: FusedReal> Attention<E> {
         grow(&mut self.bkv, 2 * hd);
         for which in 0..3 {
             let w = p.value::<E>(self.w[which]);
-            let b = p.value::<E>(self.b[which]);
+            let b: Option<&[E]> = self.b.map(|b| p.value::<E>(b[which]));
             let (dst, bias, width, off) = if which == 0 {
                 (&mut self.wq, &mut self.bq, hd, 0)
             } else {
@@ -107,7 +108,10 @@ impl<E: FusedReal> Attention<E> {
                     dst[at..at + dh].copy_from_slice(src);
                 }
             }
-            bias[off..off + hd].copy_from_slice(b);
+            match b {
+                Some(b) => bias[off..off + hd].copy_from_slice(b),
+                None => bias[off..off + hd].fill(E::zero()),
+            }
         }
     }
 
@@ -153,7 +157,9 @@ impl<E: FusedReal> Attention<E> {
             false,
             false,
         );
-        add_bias(&mut out[..qrows * d], p.value(self.b_o));
+        if let Some(b_o) = self.b_o {
+            add_bias(&mut out[..qrows * d], p.value(b_o));
+        }
         if p.dropping {
             for (o, &k) in out[..qrows * d].iter_mut().zip(&self.m_attn) {
                 *o *= k;
@@ -186,7 +192,9 @@ impl<E: FusedReal> Attention<E> {
             false,
             false,
         );
-        add_bias(&mut self.q[..qrows * hd], &self.bq[..hd]);
+        if self.b.is_some() {
+            add_bias(&mut self.q[..qrows * hd], &self.bq[..hd]);
+        }
         grow(&mut self.kv, rows * 2 * hd);
         gemm(
             &mut self.kv,
@@ -199,7 +207,9 @@ impl<E: FusedReal> Attention<E> {
             false,
             false,
         );
-        add_bias(&mut self.kv[..rows * 2 * hd], &self.bkv[..2 * hd]);
+        if self.b.is_some() {
+            add_bias(&mut self.kv[..rows * 2 * hd], &self.bkv[..2 * hd]);
+        }
     }
 
     /// The pattern and z = pattern v at the query rows: one task per sample, over the cores.
@@ -288,7 +298,9 @@ impl<E: FusedReal> Attention<E> {
             false,
             false,
         );
-        add_column_sums(&mut grads[self.b_o], &g_a[..qrows * d]);
+        if let Some(b_o) = self.b_o {
+            add_column_sums(&mut grads[b_o], &g_a[..qrows * d]);
+        }
         let a = &mut s.attn;
         grow(&mut a.g_z, qrows * hd);
         gemm(
@@ -399,7 +411,7 @@ impl<E: FusedReal> Attention<E> {
         a.g_bkv[..2 * hd].fill(E::zero());
         add_column_sums(&mut a.g_bkv[..2 * hd], &a.g_kv[..rows * 2 * hd]);
         for which in 0..3 {
-            let (wi, bi) = (self.w[which], self.b[which]);
+            let (wi, bi) = (self.w[which], self.b.map(|b| b[which]));
             let (src, bsrc, width, off) = if which == 0 {
                 (&a.g_wq, &a.g_bq, hd, 0)
             } else {
@@ -412,7 +424,9 @@ impl<E: FusedReal> Attention<E> {
                         .copy_from_slice(&src[at..at + dh]);
                 }
             }
-            grads[bi].copy_from_slice(&bsrc[off..off + hd]);
+            if let Some(bi) = bi {
+                grads[bi].copy_from_slice(&bsrc[off..off + hd]);
+            }
         }
         // through the keys and values at every row, then the queries at the query rows
         gemm(

@@ -1,7 +1,7 @@
 //! The embedding: each token's row of W_E plus its position's row of W_pos, and the backward,
 //! which scatters the input residual's gradient back into both tables (burn's `Transformer::embed`).
 
-use super::{Pass, index};
+use super::{Pass, Shape, index};
 use crate::host::{add_into, grow};
 use crate::model::kernel::FusedReal;
 use crate::model::transformer::names::Names;
@@ -10,15 +10,23 @@ use crate::params::ParamSpec;
 pub(super) struct Embed<E> {
     w_e: usize,
     w_pos: Option<usize>,
+    /// The fixed positional table [P, d] of `pos = "sinusoidal"`.
+    table: Option<Vec<E>>,
     /// The embedded input residual [B P, d].
     pub x0: Vec<E>,
 }
 
 impl<E: FusedReal> Embed<E> {
-    pub fn new(specs: &[ParamSpec], names: &Names) -> Embed<E> {
+    pub fn new(specs: &[ParamSpec], names: &Names, sinusoidal: bool, sh: &Shape) -> Embed<E> {
         Embed {
             w_e: index(specs, &names.w_e),
             w_pos: names.w_pos.as_ref().map(|n| index(specs, n)),
+            table: sinusoidal.then(|| {
+                crate::model::transformer::sinusoids(sh.positions, sh.d)
+                    .into_iter()
+                    .map(E::of)
+                    .collect()
+            }),
             x0: Vec::new(),
         }
     }
@@ -34,6 +42,9 @@ impl<E: FusedReal> Embed<E> {
                 if let Some(wp) = self.w_pos {
                     let wp = &p.value::<E>(wp)[i * d..(i + 1) * d];
                     add_into(&mut self.x0[r * d..(r + 1) * d], wp);
+                }
+                if let Some(t) = &self.table {
+                    add_into(&mut self.x0[r * d..(r + 1) * d], &t[i * d..(i + 1) * d]);
                 }
             }
         }

@@ -6,17 +6,18 @@
 use super::{Pass, Scratch, Shape, index, query_rows_mask};
 use crate::dropout::Site;
 use crate::host::{
-    add_bias, add_bias_relu, add_column_sums, gelu, gelu_backward, gemm, grow, par_rows,
+    activate, add_bias, add_bias_relu, add_column_sums, gelu, gelu_backward, gemm, grow, par_rows,
 };
 use crate::model::kernel::FusedReal;
 use crate::model::transformer::names::MlpNames;
+use crate::ops::Activation;
 use crate::params::ParamSpec;
 
 pub(super) struct Mlp<E> {
     w_in: usize,
-    b_in: usize,
+    b_in: Option<usize>,
     w_out: usize,
-    b_out: usize,
+    b_out: Option<usize>,
     /// GELU instead of ReLU.
     gelu: bool,
     /// The MLP's input m = LN2(x_mid) [B nq, d].
@@ -41,9 +42,9 @@ impl<E: FusedReal> Mlp<E> {
             pre: Vec::new(),
             cdf: Vec::new(),
             w_in: index(specs, &n.w_in),
-            b_in: index(specs, &n.b_in),
+            b_in: n.b_in.as_ref().map(|b| index(specs, b)),
             w_out: index(specs, &n.w_out),
-            b_out: index(specs, &n.b_out),
+            b_out: n.b_out.as_ref().map(|b| index(specs, b)),
             input: Vec::new(),
             hidden: Vec::new(),
             hidden_d: Vec::new(),
@@ -74,11 +75,16 @@ impl<E: FusedReal> Mlp<E> {
             false,
             false,
         );
-        if self.gelu {
-            add_bias(&mut self.hidden[..qrows * f], p.value(self.b_in));
-            gelu(&mut self.hidden[..qrows * f], &mut self.pre, &mut self.cdf);
-        } else {
-            add_bias_relu(&mut self.hidden[..qrows * f], p.value(self.b_in));
+        let hidden = &mut self.hidden[..qrows * f];
+        match (self.gelu, self.b_in) {
+            (false, Some(b_in)) => add_bias_relu(hidden, p.value(b_in)),
+            (false, None) => activate(Activation::Relu, hidden),
+            (true, b_in) => {
+                if let Some(b_in) = b_in {
+                    add_bias(hidden, p.value(b_in));
+                }
+                gelu(hidden, &mut self.pre, &mut self.cdf);
+            }
         }
         if p.dropping {
             // out += (hidden * mask) W_out + b_out, times the output's mask
@@ -102,7 +108,9 @@ impl<E: FusedReal> Mlp<E> {
                 false,
                 false,
             );
-            add_bias(&mut self.out_d[..qrows * d], p.value(self.b_out));
+            if let Some(b_out) = self.b_out {
+                add_bias(&mut self.out_d[..qrows * d], p.value(b_out));
+            }
             for ((o, &t), &k) in out[..qrows * d]
                 .iter_mut()
                 .zip(&self.out_d)
@@ -123,7 +131,9 @@ impl<E: FusedReal> Mlp<E> {
                 false,
                 true,
             );
-            add_bias(&mut out[..qrows * d], p.value(self.b_out));
+            if let Some(b_out) = self.b_out {
+                add_bias(&mut out[..qrows * d], p.value(b_out));
+            }
         }
     }
 
@@ -161,7 +171,9 @@ impl<E: FusedReal> Mlp<E> {
             false,
             false,
         );
-        add_column_sums(&mut grads[self.b_out], &g_o[..qrows * d]);
+        if let Some(b_out) = self.b_out {
+            add_column_sums(&mut grads[b_out], &g_o[..qrows * d]);
+        }
         grow(&mut s.g_hidden, qrows * f);
         gemm(
             &mut s.g_hidden,
@@ -207,7 +219,9 @@ impl<E: FusedReal> Mlp<E> {
             false,
             false,
         );
-        add_column_sums(&mut grads[self.b_in], &s.g_hidden[..qrows * f]);
+        if let Some(b_in) = self.b_in {
+            add_column_sums(&mut grads[b_in], &s.g_hidden[..qrows * f]);
+        }
         gemm(
             &mut s.g_tmp,
             &s.g_hidden,

@@ -25,7 +25,7 @@ mod mlp;
 mod unembed;
 
 use super::names::LnNames;
-use super::{Act, Norm, Readout, Transformer};
+use super::{Act, Norm, Pos, Readout, Transformer};
 use crate::host::{add_into, grow, ln_backward, ln_forward, two, value};
 use crate::loss::{HostTargets, Loss};
 use crate::model::kernel::{AnyKernel, FusedReal, HostInputs, Kernel};
@@ -67,6 +67,9 @@ struct Shape {
     causal: bool,
     /// Dropout probability in training.
     p_drop: f64,
+    /// The block re-normalises its residual stream (`norm = "renorm"`): the skip connection
+    /// around attention carries LN1(x), not x.
+    renorm: bool,
 }
 
 /// What each part's forward and backward read in one member's pass over one batch.
@@ -252,6 +255,7 @@ impl<E: FusedReal> TransformerKernel<E> {
             positions: model.positions,
             causal: cfg.causal,
             p_drop: cfg.dropout,
+            renorm: cfg.norm == Norm::Renorm,
         };
         let blocks = names
             .blocks
@@ -271,7 +275,7 @@ impl<E: FusedReal> TransformerKernel<E> {
             sh,
             concat: cfg.readout == Readout::Concat,
             dropping: false,
-            embed: Embed::new(specs, names),
+            embed: Embed::new(specs, names, cfg.pos == Pos::Sinusoidal, &sh),
             blocks,
             unembed: Unembed::new(specs, names),
             scratch: Scratch::default(),
@@ -376,14 +380,15 @@ fn block_forward<E: FusedReal>(
     norm_forward(block.ln1.as_mut(), p, x, &mut block.attn.input, rows);
     grow(&mut block.out, qrows * d);
     block.attn.forward(p, nq, &mut block.out);
-    // the residual at the query rows
+    // the residual at the query rows: x, or LN1(x) when the block re-normalises it
+    let skip: &[E] = if sh.renorm { &block.attn.input } else { x };
     let q0 = pn - nq;
     for s in 0..b {
         for ii in 0..nq {
             let (r, src) = (s * nq + ii, s * pn + q0 + ii);
             add_into(
                 &mut block.out[r * d..(r + 1) * d],
-                &x[src * d..(src + 1) * d],
+                &skip[src * d..(src + 1) * d],
             );
         }
     }
@@ -420,6 +425,20 @@ fn block_backward<E: FusedReal>(
         );
     }
     block.attn.backward(p, nq, s, grads);
+    // the residual path at the query rows: into x, or into LN1(x) before LN1's backward when the
+    // block re-normalises its residual
+    let q0 = pn - nq;
+    let add_residual = |to: &mut [E], g_mid: &[E]| {
+        for k in 0..b {
+            for ii in 0..nq {
+                let (r, dst) = (k * nq + ii, k * pn + q0 + ii);
+                add_into(&mut to[dst * d..(dst + 1) * d], &g_mid[r * d..(r + 1) * d]);
+            }
+        }
+    };
+    if p.sh.renorm {
+        add_residual(&mut s.g_tmp, &s.g_mid);
+    }
     norm_backward(
         block.ln1.as_ref(),
         p,
@@ -429,16 +448,8 @@ fn block_backward<E: FusedReal>(
         rows,
         false,
     );
-    // the residual path at the query rows
-    let q0 = pn - nq;
-    for k in 0..b {
-        for ii in 0..nq {
-            let (r, dst) = (k * nq + ii, k * pn + q0 + ii);
-            add_into(
-                &mut s.g_x[dst * d..(dst + 1) * d],
-                &s.g_mid[r * d..(r + 1) * d],
-            );
-        }
+    if !p.sh.renorm {
+        add_residual(&mut s.g_x, &s.g_mid);
     }
 }
 

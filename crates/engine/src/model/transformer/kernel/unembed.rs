@@ -10,7 +10,7 @@ use crate::params::ParamSpec;
 pub(super) struct Unembed<E> {
     ln_final: Option<LayerNorm<E>>,
     w_u: usize,
-    b_u: usize,
+    b_u: Option<usize>,
     /// The unembedding's input [B, nr d] (nr read positions per sample).
     read: Vec<E>,
     /// The logits [B, C].
@@ -25,7 +25,7 @@ impl<E: FusedReal> Unembed<E> {
                 specs,
                 names.w_u.as_ref().expect("the kernel covers untied models"),
             ),
-            b_u: index(specs, &names.b_u),
+            b_u: names.b_u.as_ref().map(|b| index(specs, b)),
             read: Vec::new(),
             logits: Vec::new(),
         }
@@ -49,7 +49,9 @@ impl<E: FusedReal> Unembed<E> {
             false,
             false,
         );
-        add_bias(&mut self.logits[..b * c], p.value(self.b_u));
+        if let Some(b_u) = self.b_u {
+            add_bias(&mut self.logits[..b * c], p.value(b_u));
+        }
     }
 
     /// From the logits' gradient `s.g_logits` to the last block's output's in `s.g_x` [B nr, d].
@@ -66,7 +68,9 @@ impl<E: FusedReal> Unembed<E> {
             false,
             false,
         );
-        add_column_sums(&mut grads[self.b_u], &s.g_logits[..b * c]);
+        if let Some(b_u) = self.b_u {
+            add_column_sums(&mut grads[b_u], &s.g_logits[..b * c]);
+        }
         gemm(
             &mut s.g_tmp,
             &s.g_logits,
