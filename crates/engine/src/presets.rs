@@ -76,6 +76,10 @@ pub const PRESETS: &[(&str, &str)] = &[
         "power2022-div97",
         include_str!("../presets/power2022-div97.toml"),
     ),
+    (
+        "power2022-fig1",
+        include_str!("../presets/power2022-fig1.toml"),
+    ),
     ("power2022-s5", include_str!("../presets/power2022-s5.toml")),
     ("grokfast-ema", include_str!("../presets/grokfast-ema.toml")),
     (

@@ -73,12 +73,32 @@ pub const SWEEPS: &[(&str, &str)] = &[
         include_str!("../presets/liu2022-s3-wd.toml"),
     ),
     (
-        "liu2022-transformer-add53-wd",
-        include_str!("../presets/liu2022-transformer-add53-wd.toml"),
+        "liu2022-s3-phase",
+        include_str!("../presets/liu2022-s3-phase.toml"),
     ),
     (
-        "liu2022-transformer-add53-dropout",
-        include_str!("../presets/liu2022-transformer-add53-dropout.toml"),
+        "liu2022-s3-phase-quick",
+        include_str!("../presets/liu2022-s3-phase-quick.toml"),
+    ),
+    (
+        "liu2022-transformer-phase",
+        include_str!("../presets/liu2022-transformer-phase.toml"),
+    ),
+    (
+        "liu2022-transformer-phase-quick",
+        include_str!("../presets/liu2022-transformer-phase-quick.toml"),
+    ),
+    (
+        "liu2022-transformer-wd-curve",
+        include_str!("../presets/liu2022-transformer-wd-curve.toml"),
+    ),
+    (
+        "liu2022-transformer-dropout-curve",
+        include_str!("../presets/liu2022-transformer-dropout-curve.toml"),
+    ),
+    (
+        "liu2022-transformer-lr-curve",
+        include_str!("../presets/liu2022-transformer-lr-curve.toml"),
     ),
 ];
 

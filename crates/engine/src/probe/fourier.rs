@@ -24,7 +24,7 @@ pub const KEY_FREQUENCIES: usize = 5;
 
 pub fn make(s: &ProbeSetup<'_>) -> Option<Box<dyn Probe>> {
     let task = s.config.task.get::<Modular>()?;
-    if task.op != "x+y" || task.p < 3 || task.p % 2 == 0 {
+    if task.op != "x+y" || task.y_nonzero || task.p < 3 || task.p % 2 == 0 {
         return None;
     }
     let spec = s.model.specs().iter().find(|p| p.name == "embed.W_E")?;

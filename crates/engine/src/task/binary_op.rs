@@ -92,6 +92,10 @@ pub struct SplitSettings {
     /// Fraction of training labels replaced by a uniformly random wrong answer.
     pub noise: f64,
     pub format: Format,
+    /// Draw the split (and the noisy labels) from this seed whatever the run's seed (Power et al.'s
+    /// split is the same for every seed), instead of from the run's seed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split_seed: Option<u64>,
 }
 
 impl SplitSettings {
@@ -108,6 +112,10 @@ impl SplitSettings {
             "a fraction in [0, 1)",
         )?;
         let format = Format::read(r, default_format)?;
+        let split_seed = match r.peek("split_seed") {
+            None => None,
+            Some(_) => Some(r.u64_or("split_seed", 0)?),
+        };
         if train.count(total) >= total {
             // a validation split is what grokking is measured on
             return Err(r.invalid(
@@ -123,6 +131,7 @@ impl SplitSettings {
             train,
             noise,
             format,
+            split_seed,
         })
     }
 }
@@ -140,6 +149,7 @@ impl Table {
     /// The dataset of one seed: a random split (Stream::Split), noisy training labels
     /// (Stream::Data) and the inputs in `format`. Samples keep the table's order inside each split.
     pub fn dataset(&self, s: &SplitSettings, seed: u64) -> Dataset {
+        let seed = s.split_seed.unwrap_or(seed);
         let n = self.equations.len();
         let n_train = s.train.count(n);
         let mut order: Vec<usize> = (0..n).collect();

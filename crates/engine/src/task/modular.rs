@@ -32,6 +32,9 @@ pub const OPS: &[&str] = &[
 pub struct Modular {
     pub p: usize,
     pub op: String,
+    /// y runs over 1..p instead of 0..p (Grokfast's x * y; always so for division).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub y_nonzero: bool,
     #[serde(flatten)]
     pub split: SplitSettings,
 }
@@ -85,9 +88,9 @@ pub fn apply(op: &str, x: usize, y: usize, p: usize) -> usize {
     (r % m) as usize
 }
 
-/// Every equation of `op` mod p, x-major.
-pub fn table(op: &str, p: usize) -> Table {
-    let y0 = usize::from(divides(op));
+/// Every equation of `op` mod p, x-major; y from 1 when `y_nonzero` or the operation divides.
+pub fn table(op: &str, p: usize, y_nonzero: bool) -> Table {
+    let y0 = usize::from(divides(op) || y_nonzero);
     let equations = (0..p)
         .flat_map(|x| (y0..p).map(move |y| (x, y)))
         .map(|(x, y)| (x, y, apply(op, x, y, p)))
@@ -110,9 +113,15 @@ pub fn read(r: &mut Reader) -> Result<Arc<dyn Task>, ConfigError> {
             format!("a prime for op = {op:?} (division needs every y != 0 to be invertible)"),
         ));
     }
-    let total = p * (p - usize::from(divides(&op)));
+    let y_nonzero = r.bool_or("y_nonzero", false)?;
+    let total = p * (p - usize::from(divides(&op) || y_nonzero));
     let split = SplitSettings::read(r, total, "a op b =")?;
-    Ok(Arc::new(Modular { p, op, split }))
+    Ok(Arc::new(Modular {
+        p,
+        op,
+        y_nonzero,
+        split,
+    }))
 }
 
 impl crate::choice::Kind for Modular {
@@ -123,7 +132,7 @@ impl crate::choice::Kind for Modular {
 
 impl Modular {
     fn total(&self) -> usize {
-        self.p * (self.p - usize::from(divides(&self.op)))
+        self.p * (self.p - usize::from(divides(&self.op) || self.y_nonzero))
     }
 }
 
@@ -149,7 +158,7 @@ impl Task for Modular {
     }
 
     fn build(&self, seed: u64, _student: Option<&DenseStack>) -> Dataset {
-        table(&self.op, self.p).dataset(&self.split, seed)
+        table(&self.op, self.p, self.y_nonzero).dataset(&self.split, seed)
     }
 
     fn data_bytes(&self) -> f64 {
@@ -157,7 +166,7 @@ impl Task for Modular {
     }
 
     fn tables(&self, d: &Dataset) -> Vec<ExtraTable> {
-        vec![table(&self.op, self.p).split_table(d)]
+        vec![table(&self.op, self.p, self.y_nonzero).split_table(d)]
     }
 }
 
@@ -174,7 +183,7 @@ mod tests {
             let pi = p as i64;
             let md = |v: i64| v.rem_euclid(pi) as usize;
             for op in OPS {
-                let t = table(op, p);
+                let t = table(op, p, false);
                 let expected = if divides(op) { p * (p - 1) } else { p * p };
                 assert_eq!(t.equations.len(), expected, "{op}");
                 for &(x, y, c) in &t.equations {
@@ -246,7 +255,7 @@ mod tests {
             panic!("dense")
         };
         assert_eq!(*dim, 14);
-        let (a, b, _) = table("x+y", 7).equations[oh.train.sample[0]];
+        let (a, b, _) = table("x+y", 7, false).equations[oh.train.sample[0]];
         let row = &x[..14];
         assert_eq!(row.iter().sum::<f64>(), 2.0);
         assert_eq!((row[a], row[7 + b]), (1.0, 1.0));

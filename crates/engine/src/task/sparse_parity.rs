@@ -26,6 +26,10 @@ pub struct SparseParity {
     pub n_test: usize,
     pub relevant: Relevant,
     pub online: bool,
+    /// Draw the test set from this seed for every training seed (Merrill et al.: one test set,
+    /// seed 2001), instead of from each run's seed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_seed: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -59,7 +63,12 @@ pub fn read(r: &mut Reader) -> Result<Arc<dyn Task>, ConfigError> {
         _ => Relevant::First,
     };
     let online = r.bool_or("online", false)?;
+    let test_seed = match r.peek("test_seed") {
+        None => None,
+        Some(_) => Some(r.u64_or("test_seed", 0)?),
+    };
     Ok(Arc::new(SparseParity {
+        test_seed,
         n,
         k,
         n_train,
@@ -153,7 +162,11 @@ impl Task for SparseParity {
         let val = if self.n_test == 0 {
             self.full(&bits)
         } else {
-            self.draw(&mut rng(seed, Stream::Test), self.n_test, &bits)
+            self.draw(
+                &mut rng(self.test_seed.unwrap_or(seed), Stream::Test),
+                self.n_test,
+                &bits,
+            )
         };
         Dataset {
             train,
@@ -189,6 +202,7 @@ mod tests {
             n_test,
             relevant,
             online: false,
+            test_seed: None,
         }
     }
 
