@@ -38,15 +38,10 @@ use unembed::Unembed;
 /// The kernel of `model` in `precision`, or why it has none.
 pub(super) fn build(model: &Transformer, precision: Precision) -> Result<AnyKernel, String> {
     let c = &model.cfg;
-    let unsupported = [
-        (c.norm == Norm::Post, "norm = \"post\""),
-        (c.tied, "tied = true"),
-    ];
-    if let Some((_, what)) = unsupported.iter().find(|u| u.0) {
-        return Err(format!(
-            "the transformer's kernel covers norm = \"pre\" or \"none\" and an untied \
-             unembedding, not {what}"
-        ));
+    if c.tied {
+        return Err(
+            "the transformer's kernel covers an untied unembedding, not tied = true".to_string(),
+        );
     }
     Ok(match precision {
         Precision::F32 => AnyKernel::F32(Box::new(TransformerKernel::<f32>::new(model))),
@@ -70,6 +65,8 @@ struct Shape {
     /// The block re-normalises its residual stream (`norm = "renorm"`): the skip connection
     /// around attention carries LN1(x), not x.
     renorm: bool,
+    /// LayerNorms after each residual sum (`norm = "post"`), not before each sublayer.
+    post: bool,
 }
 
 /// What each part's forward and backward read in one member's pass over one batch.
@@ -210,6 +207,8 @@ struct Block<E> {
     mlp: Option<Mlp<E>>,
     /// The block's output residual at its query rows [B nq, d] (x_mid, then x_out).
     out: Vec<E>,
+    /// A post-LN sum before its LayerNorm [B nq, d].
+    sum: Vec<E>,
 }
 
 /// Gradient buffers every block uses in turn.
@@ -228,6 +227,8 @@ struct Scratch<E> {
     attn: attention::Scratch<E>,
     /// The gradient of the logits [B, C].
     g_logits: Vec<E>,
+    /// A post-LN sum's gradient [B nq, d].
+    g_post: Vec<E>,
 }
 
 pub struct TransformerKernel<E> {
@@ -256,6 +257,7 @@ impl<E: FusedReal> TransformerKernel<E> {
             causal: cfg.causal,
             p_drop: cfg.dropout,
             renorm: cfg.norm == Norm::Renorm,
+            post: cfg.norm == Norm::Post,
         };
         let blocks = names
             .blocks
@@ -269,6 +271,7 @@ impl<E: FusedReal> TransformerKernel<E> {
                     .as_ref()
                     .map(|n| Mlp::new(specs, n, cfg.act_fn == Act::Gelu)),
                 out: Vec::new(),
+                sum: Vec::new(),
             })
             .collect();
         TransformerKernel {
@@ -376,8 +379,10 @@ fn block_forward<E: FusedReal>(
             mlp.masks(dr, l, b, nq, sh);
         }
     }
+    let post = sh.post;
     grow(&mut block.attn.input, rows * d);
-    norm_forward(block.ln1.as_mut(), p, x, &mut block.attn.input, rows);
+    let ln1_before = if post { None } else { block.ln1.as_mut() };
+    norm_forward(ln1_before, p, x, &mut block.attn.input, rows);
     grow(&mut block.out, qrows * d);
     block.attn.forward(p, nq, &mut block.out);
     // the residual at the query rows: x, or LN1(x) when the block re-normalises it
@@ -392,11 +397,32 @@ fn block_forward<E: FusedReal>(
             );
         }
     }
+    if post {
+        post_norm(block.ln1.as_mut(), p, &mut block.out, &mut block.sum, qrows);
+    }
     if let Some(mlp) = &mut block.mlp {
         grow(&mut mlp.input, qrows * d);
-        norm_forward(block.ln2.as_mut(), p, &block.out, &mut mlp.input, qrows);
+        let ln2_before = if post { None } else { block.ln2.as_mut() };
+        norm_forward(ln2_before, p, &block.out, &mut mlp.input, qrows);
         mlp.forward(p, qrows, &mut block.out);
+        if post {
+            post_norm(block.ln2.as_mut(), p, &mut block.out, &mut block.sum, qrows);
+        }
     }
+}
+
+/// out = LN(out) over `rows` rows in place (post-LN), `sum` keeping nothing the backward needs
+/// (the LayerNorm keeps its own normalised rows).
+fn post_norm<E: FusedReal>(
+    ln: Option<&mut LayerNorm<E>>,
+    p: &Pass,
+    out: &mut Vec<E>,
+    sum: &mut Vec<E>,
+    rows: usize,
+) {
+    grow(sum, rows * p.sh.d);
+    std::mem::swap(out, sum);
+    norm_forward(ln, p, sum, out, rows);
 }
 
 /// The backward of [`block_forward`]: from the gradient of the block's output in `s.g_x` [B nq, d]
@@ -410,6 +436,9 @@ fn block_backward<E: FusedReal>(
 ) {
     let (b, d, pn) = (p.b, p.sh.d, p.sh.positions);
     let (rows, qrows) = (b * pn, b * nq);
+    if p.sh.post {
+        return post_block_backward(block, p, nq, s, grads);
+    }
     grow(&mut s.g_mid, qrows * d);
     s.g_mid[..qrows * d].copy_from_slice(&s.g_x[..qrows * d]);
     if let Some(mlp) = &block.mlp {
@@ -450,6 +479,62 @@ fn block_backward<E: FusedReal>(
     );
     if !p.sh.renorm {
         add_residual(&mut s.g_x, &s.g_mid);
+    }
+}
+
+/// [`block_backward`] of a post-LN block, x_mid = LN1(x + attn(x)), x_out = LN2(x_mid + mlp(x_mid)):
+/// each LayerNorm's backward first, then the sublayer and its residual.
+fn post_block_backward<E: FusedReal>(
+    block: &Block<E>,
+    p: &Pass,
+    nq: usize,
+    s: &mut Scratch<E>,
+    grads: &mut [Vec<E>],
+) {
+    let (b, d, pn) = (p.b, p.sh.d, p.sh.positions);
+    let (rows, qrows) = (b * pn, b * nq);
+    grow(&mut s.g_mid, qrows * d);
+    grow(&mut s.g_post, qrows * d);
+    if let Some(mlp) = &block.mlp {
+        // through LN2 to the sum x_mid + mlp(x_mid), which the MLP reads as its output's gradient
+        norm_backward(
+            block.ln2.as_ref(),
+            p,
+            grads,
+            &s.g_x,
+            &mut s.g_post,
+            qrows,
+            false,
+        );
+        s.g_x[..qrows * d].copy_from_slice(&s.g_post[..qrows * d]);
+        s.g_mid[..qrows * d].copy_from_slice(&s.g_post[..qrows * d]);
+        mlp.backward(p, qrows, s, grads);
+        add_into(&mut s.g_mid[..qrows * d], &s.g_tmp[..qrows * d]);
+    } else {
+        s.g_mid[..qrows * d].copy_from_slice(&s.g_x[..qrows * d]);
+    }
+    // through LN1 to the sum x + attn(x)
+    norm_backward(
+        block.ln1.as_ref(),
+        p,
+        grads,
+        &s.g_mid,
+        &mut s.g_post,
+        qrows,
+        false,
+    );
+    s.g_mid[..qrows * d].copy_from_slice(&s.g_post[..qrows * d]);
+    block.attn.backward(p, nq, s, grads);
+    s.g_x[..rows * d].copy_from_slice(&s.g_tmp[..rows * d]);
+    let q0 = pn - nq;
+    for k in 0..b {
+        for ii in 0..nq {
+            let (r, dst) = (k * nq + ii, k * pn + q0 + ii);
+            add_into(
+                &mut s.g_x[dst * d..(dst + 1) * d],
+                &s.g_mid[r * d..(r + 1) * d],
+            );
+        }
     }
 }
 
