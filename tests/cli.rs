@@ -430,6 +430,35 @@ fn presets_list_and_show_round_trip() {
     assert_eq!(json(&o)["name"], "liu2022-toy-classification");
     let o = groklab(&["presets", "show", "nope"], tmp.path());
     assert_eq!(o.status.code(), Some(2));
+    // a paper's preset says which figure it reproduces, and shows where its values came from
+    assert!(
+        list.contains("prieto2025-stablemax") && list.contains("[Prieto et al. 2025, fig. 1(c)]")
+    );
+    let o = groklab(&["presets", "show", "prieto2025-stablemax"], tmp.path());
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        text.contains("lr = 0.01  # run_main_experiments.sh:50"),
+        "{text}"
+    );
+}
+
+/// `groklab presets | head -1`: the reader closes the pipe early, and the listing ends quietly.
+#[test]
+fn presets_into_a_closed_pipe_exit_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_groklab"))
+        .arg("presets")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 8];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // the read end is dropped here, before the listing is written out
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !err.contains("panicked"), "{err}");
 }
 
 #[test]

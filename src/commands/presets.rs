@@ -16,25 +16,48 @@ pub struct Args {
 pub fn run(a: Args) -> Result<(), CliError> {
     match a.words.as_slice() {
         [] => {
-            println!("experiments (groklab train preset NAME):");
+            let mut out = String::from("experiments (groklab train preset NAME):\n");
             for (name, _) in presets::PRESETS {
                 let c = presets::load(name)?;
-                println!("  {name:<36} {}", c.description);
+                let what = reproduces(&c.reproduces);
+                out += &format!("  {name:<36} {what}{}\n", c.description);
             }
-            println!("sweeps (groklab sweep preset NAME):");
+            out += "sweeps (groklab sweep preset NAME):\n";
             for (name, _) in sweeps::SWEEPS {
                 let s = sweeps::load(name)?;
-                println!("  {name:<36} {} runs: {}", s.len(), s.description);
+                let what = reproduces(&s.reproduces);
+                out += &format!("  {name:<36} {what}{} runs: {}\n", s.len(), s.description);
             }
-            Ok(())
+            print_all(&out)
         }
         [show, name] if show == "show" => {
             let text = presets::text(name)
                 .or_else(|| sweeps::text(name))
                 .ok_or_else(|| presets::unknown(name))?;
-            print!("{text}");
-            Ok(())
+            print_all(text)
         }
         _ => Err(CliError::Input("usage: groklab presets [show NAME]".into())),
+    }
+}
+
+/// "[paper, figure] " before a description, for presets that reproduce one.
+fn reproduces(what: &str) -> String {
+    if what.is_empty() {
+        String::new()
+    } else {
+        format!("[{what}] ")
+    }
+}
+
+/// Writes `text` to stdout; a reader that closed the pipe early (`groklab presets | head`) ends
+/// the listing quietly, as ripgrep does, instead of a panic.
+fn print_all(text: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(CliError::Work(format!("writing to stdout: {e}")))
+        }
+        _ => Ok(()),
     }
 }

@@ -150,16 +150,7 @@ fn two_axes(
     }
     let majority: Vec<Vec<Option<usize>>> = votes
         .iter()
-        .map(|row| {
-            row.iter()
-                .map(|v| {
-                    let total: usize = v.iter().sum();
-                    // ties go to the phase listed first (the more generalising one)
-                    (total > 0)
-                        .then(|| (0..v.len()).fold(0, |b, k| if v[k] > v[b] { k } else { b }))
-                })
-                .collect()
-        })
+        .map(|row| row.iter().map(|v| majority(v)).collect())
         .collect();
     let seeds = votes
         .iter()
@@ -188,23 +179,6 @@ fn two_axes(
         )
     })?;
     written.push(path);
-    let grid = |col: &str| -> Vec<Vec<Option<f64>>> {
-        let vals = table.column(col).unwrap_or_default();
-        let mut sum = vec![vec![(0.0, 0usize); nx]; ny];
-        for (cell, v) in cells.iter().zip(&vals) {
-            if let (Some((i, j)), true) = (cell, v.is_finite()) {
-                sum[*j][*i].0 += v;
-                sum[*j][*i].1 += 1;
-            }
-        }
-        sum.iter()
-            .map(|r| {
-                r.iter()
-                    .map(|(s, n)| (*n > 0).then(|| s / *n as f64))
-                    .collect()
-            })
-            .collect()
-    };
     if seeds > 1 {
         let agreement: Vec<Vec<Option<f64>>> = votes
             .iter()
@@ -237,14 +211,43 @@ fn two_axes(
         })?;
         written.push(path);
     }
-    // the simulated fields, and beside each the theory columns that predict it, on the same axes
-    // and the same colour scale
-    struct Map {
-        col: String,
-        label: String,
-        log_z: bool,
-        z_range: Option<(f64, f64)>,
+    for m in &field_maps(table, overlays) {
+        let (col, label, log_z, z_range) = (m.col.as_str(), m.label.as_str(), m.log_z, m.z_range);
+        let z = mean_grid(table, &cells, col, nx, ny);
+        let path = dir.join(format!("{col}.svg"));
+        let t = format!("{name}: {label} (mean over seeds; grey: never)");
+        crate::files::render(&path, |p| {
+            heatmap(
+                p,
+                &Heatmap {
+                    title: &t,
+                    x: x.plot_axis(),
+                    xs: &x.values,
+                    y: y.plot_axis(),
+                    ys: &y.values,
+                    z: &z,
+                    z_label: label,
+                    log_z,
+                    z_range,
+                },
+            )
+        })?;
+        written.push(path);
     }
+    Ok(())
+}
+
+/// One field's map: its column, label and colour scale.
+struct Map {
+    col: String,
+    label: String,
+    log_z: bool,
+    z_range: Option<(f64, f64)>,
+}
+
+/// The simulated fields, and beside each the theory columns that predict it, on the same axes
+/// and the same colour scale.
+fn field_maps(table: &Table, overlays: &[(String, Vec<String>)]) -> Vec<Map> {
     let mut maps: Vec<Map> = Vec::new();
     for (col, label, log_z) in [
         ("steps_to_val_acc", "steps to validation accuracy", true),
@@ -281,30 +284,32 @@ fn two_axes(
             z_range: range,
         }));
     }
-    for m in &maps {
-        let (col, label, log_z, z_range) = (m.col.as_str(), m.label.as_str(), m.log_z, m.z_range);
-        let z = grid(col);
-        let path = dir.join(format!("{col}.svg"));
-        let t = format!("{name}: {label} (mean over seeds; grey: never)");
-        crate::files::render(&path, |p| {
-            heatmap(
-                p,
-                &Heatmap {
-                    title: &t,
-                    x: x.plot_axis(),
-                    xs: &x.values,
-                    y: y.plot_axis(),
-                    ys: &y.values,
-                    z: &z,
-                    z_label: label,
-                    log_z,
-                    z_range,
-                },
-            )
-        })?;
-        written.push(path);
+    maps
+}
+
+/// The mean over seeds of column `col` per cell [y][x] (None where no run has a finite value).
+fn mean_grid(
+    table: &Table,
+    cells: &[Option<(usize, usize)>],
+    col: &str,
+    nx: usize,
+    ny: usize,
+) -> Vec<Vec<Option<f64>>> {
+    let vals = table.column(col).unwrap_or_default();
+    let mut sum = vec![vec![(0.0, 0usize); nx]; ny];
+    for (cell, v) in cells.iter().zip(&vals) {
+        if let (Some((i, j)), true) = (cell, v.is_finite()) {
+            sum[*j][*i].0 += v;
+            sum[*j][*i].1 += 1;
+        }
     }
-    Ok(())
+    sum.iter()
+        .map(|r| {
+            r.iter()
+                .map(|(s, n)| (*n > 0).then(|| s / *n as f64))
+                .collect()
+        })
+        .collect()
 }
 
 /// The phase most seeds of a cell reached (an index into [`PHASES`]); ties go to the phase listed

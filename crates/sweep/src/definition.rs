@@ -43,6 +43,8 @@ pub struct Axis {
 pub struct Sweep {
     pub name: String,
     pub description: String,
+    /// The paper and figure the sweep reproduces (empty for others).
+    pub reproduces: String,
     /// The base config document, before `set` and the axes.
     pub base: Table,
     /// Overrides for every run, in order.
@@ -106,6 +108,7 @@ impl Sweep {
         let mut r = Reader::new("", table);
         let name = r.string_or("name", "sweep")?;
         let description = r.string_or("description", "")?;
+        let reproduces = r.string_or("reproduces", "")?;
         let base = match (r.raw("base"), r.raw("base_file"), r.raw("base_config")) {
             (Some(Value::String(p)), None, None) => {
                 let text = presets::text(&p).ok_or_else(|| presets::unknown(&p))?;
@@ -192,6 +195,7 @@ impl Sweep {
         let mut sweep = Sweep {
             name,
             description,
+            reproduces,
             base,
             set,
             axes,
@@ -272,6 +276,9 @@ impl Sweep {
             "description".into(),
             Value::String(self.description.clone()),
         );
+        if !self.reproduces.is_empty() {
+            t.insert("reproduces".into(), Value::String(self.reproduces.clone()));
+        }
         t.insert(
             "seeds".into(),
             Value::Array(

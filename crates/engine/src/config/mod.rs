@@ -25,6 +25,9 @@ pub struct Config {
     pub name: String,
     /// One line saying what the experiment is.
     pub description: String,
+    /// The paper and figure a preset reproduces (empty for others), shown by `groklab presets`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub reproduces: String,
     /// Fixes data split, initialisation and batch order.
     pub seed: u64,
     pub task: TaskConfig,
@@ -262,6 +265,7 @@ impl Config {
         let mut r = Reader::new("", table);
         let name = r.string_or("name", "custom")?;
         let description = r.string_or("description", "")?;
+        let reproduces = r.string_or("reproduces", "")?;
         let seed = r.u64_or("seed", 0)?;
         let task = choice::read(r.table("task")?, TASKS, "addition")?;
         let shape = task.shape();
@@ -297,6 +301,7 @@ impl Config {
         let cfg = Config {
             name,
             description,
+            reproduces,
             seed,
             task,
             model,
