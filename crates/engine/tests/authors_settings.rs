@@ -91,3 +91,33 @@ fn the_l1_term_per_entry_is_its_coefficient_over_the_groups_entries() {
         .unwrap();
     assert_eq!(sum.l1_per_entry("embed", model.specs()), 1e-3);
 }
+
+/// `loss.precision = "f64"` trains on both paths, to the same losses (f32 models, 1e-4 relative).
+#[test]
+fn f64_cross_entropy_trains_on_both_paths() {
+    use groklab_engine::train::{TrainOptions, train};
+    let c = modular("")
+        .with(&[
+            ("loss.kind", Value::String("cross-entropy".into())),
+            ("loss.precision", Value::String("f64".into())),
+            ("train.steps", Value::Integer(20)),
+            ("eval.log_points", Value::Integer(0)),
+            ("eval.every", Value::Integer(10)),
+        ])
+        .unwrap();
+    let losses = |path: &str| {
+        let c = c
+            .with(&[("train.path", Value::String(path.into()))])
+            .unwrap();
+        let r = train(std::slice::from_ref(&c), &TrainOptions::default()).unwrap();
+        r.members[0].metrics.column("train_loss").unwrap()
+    };
+    let (fused, autodiff) = (losses("fused"), losses("autodiff"));
+    for (a, b) in fused.iter().zip(&autodiff) {
+        assert!(
+            (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
+            "{fused:?} vs {autodiff:?}"
+        );
+    }
+    assert!(fused.last() < fused.first(), "it trains: {fused:?}");
+}

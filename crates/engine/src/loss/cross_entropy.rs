@@ -10,10 +10,24 @@ use burn::tensor::activation;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct CrossEntropy {}
+pub struct CrossEntropy {
+    /// `precision = "f64"`: the log-softmax and its gradient in float64 whatever the model's
+    /// dtype (Prieto et al.'s precision comparison); absent, in the model's dtype.
+    #[serde(
+        rename = "precision",
+        serialize_with = "precision",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub f64: bool,
+}
 
-pub fn read(_: &mut Reader) -> Result<Arc<dyn Loss>, ConfigError> {
-    Ok(Arc::new(CrossEntropy {}))
+fn precision<S: serde::Serializer>(_: &bool, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("f64")
+}
+
+pub fn read(r: &mut Reader) -> Result<Arc<dyn Loss>, ConfigError> {
+    let f64 = r.choice_or("precision", "model", &["model", "f64"])? == "f64";
+    Ok(Arc::new(CrossEntropy { f64 }))
 }
 
 impl crate::choice::Kind for CrossEntropy {
@@ -37,6 +51,11 @@ impl Loss for CrossEntropy {
         let TargetTensor::Classes(y) = targets else {
             unreachable!("cross-entropy trains towards classes")
         };
+        let out = if self.f64 {
+            out.cast(burn::tensor::FloatDType::F64)
+        } else {
+            out
+        };
         let picked = activation::log_softmax(out, 2).gather(2, y.clone());
         picked
             .reshape([m, b])
@@ -56,7 +75,16 @@ impl Loss for CrossEntropy {
     }
 
     fn host_f32(&self, out: &[f32], targets: HostTargets<'_>, grad: &mut [f32]) -> f64 {
-        host(out, targets, grad)
+        if !self.f64 {
+            return host(out, targets, grad);
+        }
+        let wide: Vec<f64> = out.iter().map(|&x| x as f64).collect();
+        let mut g = vec![0.0; wide.len()];
+        let loss = host(&wide, targets, &mut g);
+        for (o, v) in grad.iter_mut().zip(&g) {
+            *o = *v as f32;
+        }
+        loss
     }
 
     fn host_f64(&self, out: &[f64], targets: HostTargets<'_>, grad: &mut [f64]) -> f64 {
@@ -87,4 +115,34 @@ fn host<E: Real>(out: &[E], targets: HostTargets<'_>, grad: &mut [E]) -> f64 {
         g[label] -= inv_b;
     }
     sum / b as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f64_agrees_on_moderate_logits_and_stays_finite_where_f32_underflows() {
+        let (f32_ce, f64_ce) = (CrossEntropy { f64: false }, CrossEntropy { f64: true });
+        let moderate = [0.3f32, -1.2, 2.0, 0.5];
+        let (mut g1, mut g2) = ([0f32; 4], [0f32; 4]);
+        let y = [2usize];
+        let a = f32_ce.host_f32(&moderate, HostTargets::Classes(&y), &mut g1);
+        let b = f64_ce.host_f32(&moderate, HostTargets::Classes(&y), &mut g2);
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        for (x, z) in g1.iter().zip(&g2) {
+            assert!((x - z).abs() < 1e-6);
+        }
+        // a margin of 20: 1 + e^-20 is 1 in f32 (the loss and the correct class's gradient are
+        // exactly 0: softmax collapse), not in f64
+        let confident = [0.0f32, -20.0];
+        let y = [0usize];
+        let (mut g1, mut g2) = ([0f32; 2], [0f32; 2]);
+        let a = f32_ce.host_f32(&confident, HostTargets::Classes(&y), &mut g1);
+        let b = f64_ce.host_f32(&confident, HostTargets::Classes(&y), &mut g2);
+        let e = (-20f64).exp();
+        assert_eq!((a, g1[0]), (0.0, 0.0));
+        assert!(b.is_finite() && (b - e).abs() < 1e-6 * e, "{b}");
+        assert!((g2[0] as f64 + e).abs() < 1e-6 * e, "{g2:?}");
+    }
 }

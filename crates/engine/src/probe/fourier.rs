@@ -324,7 +324,7 @@ mod tests {
             "{:?}",
             lf.shares
         );
-        let ce = crate::loss::cross_entropy::CrossEntropy {};
+        let ce = crate::loss::cross_entropy::CrossEntropy { f64: false };
         use crate::loss::Loss;
         let loss = |g: &[f64]| -> f64 {
             (0..p * p)

@@ -99,7 +99,7 @@ mod tests {
         let enc = Encoding::new(Head::Logits, Output::Classes(3), None, 0);
         let s = split(Labels::Classes(vec![0, 1]));
         let out = [0.0, 0.0, 0.0, 2.0, 1.0, 0.0];
-        let (loss, acc) = loss_and_accuracy(&CrossEntropy {}, &enc, &s, &out, 3);
+        let (loss, acc) = loss_and_accuracy(&CrossEntropy { f64: false }, &enc, &s, &out, 3);
         let ce0 = 3f64.ln();
         let ce1 = (2f64.exp() + 1f64.exp() + 1.0).ln() - 1.0;
         assert!((loss - (ce0 + ce1) / 2.0).abs() < 1e-12);
