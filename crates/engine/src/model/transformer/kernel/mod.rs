@@ -456,17 +456,8 @@ fn block_backward<E: FusedReal>(
     block.attn.backward(p, nq, s, grads);
     // the residual path at the query rows: into x, or into LN1(x) before LN1's backward when the
     // block re-normalises its residual
-    let q0 = pn - nq;
-    let add_residual = |to: &mut [E], g_mid: &[E]| {
-        for k in 0..b {
-            for ii in 0..nq {
-                let (r, dst) = (k * nq + ii, k * pn + q0 + ii);
-                add_into(&mut to[dst * d..(dst + 1) * d], &g_mid[r * d..(r + 1) * d]);
-            }
-        }
-    };
     if p.sh.renorm {
-        add_residual(&mut s.g_tmp, &s.g_mid);
+        add_to_query_rows(&mut s.g_tmp, &s.g_mid, p, nq);
     }
     norm_backward(
         block.ln1.as_ref(),
@@ -478,7 +469,19 @@ fn block_backward<E: FusedReal>(
         false,
     );
     if !p.sh.renorm {
-        add_residual(&mut s.g_x, &s.g_mid);
+        add_to_query_rows(&mut s.g_x, &s.g_mid, p, nq);
+    }
+}
+
+/// to [B P, d] at the last `nq` positions of every sample += from [B nq, d]: a residual's gradient
+/// reaching the rows it was read from.
+fn add_to_query_rows<E: FusedReal>(to: &mut [E], from: &[E], p: &Pass, nq: usize) {
+    let (d, pn) = (p.sh.d, p.sh.positions);
+    for k in 0..p.b {
+        for ii in 0..nq {
+            let (r, dst) = (k * nq + ii, k * pn + pn - nq + ii);
+            add_into(&mut to[dst * d..(dst + 1) * d], &from[r * d..(r + 1) * d]);
+        }
     }
 }
 
@@ -526,16 +529,7 @@ fn post_block_backward<E: FusedReal>(
     s.g_mid[..qrows * d].copy_from_slice(&s.g_post[..qrows * d]);
     block.attn.backward(p, nq, s, grads);
     s.g_x[..rows * d].copy_from_slice(&s.g_tmp[..rows * d]);
-    let q0 = pn - nq;
-    for k in 0..b {
-        for ii in 0..nq {
-            let (r, dst) = (k * nq + ii, k * pn + q0 + ii);
-            add_into(
-                &mut s.g_x[dst * d..(dst + 1) * d],
-                &s.g_mid[r * d..(r + 1) * d],
-            );
-        }
-    }
+    add_to_query_rows(&mut s.g_x, &s.g_mid, p, nq);
 }
 
 impl<E: FusedReal> Kernel<E> for TransformerKernel<E> {
