@@ -78,13 +78,21 @@ impl Loss for CrossEntropy {
         if !self.f64 {
             return host(out, targets, grad);
         }
-        let wide: Vec<f64> = out.iter().map(|&x| x as f64).collect();
-        let mut g = vec![0.0; wide.len()];
-        let loss = host(&wide, targets, &mut g);
-        for (o, v) in grad.iter_mut().zip(&g) {
-            *o = *v as f32;
+        // float64 copies of the logits and the gradient, kept per thread: a training step
+        // allocates nothing
+        thread_local! {
+            static WIDE: std::cell::RefCell<(Vec<f64>, Vec<f64>)> = Default::default();
         }
-        loss
+        WIDE.with_borrow_mut(|(wide, g)| {
+            wide.clear();
+            wide.extend(out.iter().map(|&x| x as f64));
+            g.resize(wide.len(), 0.0);
+            let loss = host(wide, targets, g);
+            for (o, v) in grad.iter_mut().zip(g.iter()) {
+                *o = *v as f32;
+            }
+            loss
+        })
     }
 
     fn host_f64(&self, out: &[f64], targets: HostTargets<'_>, grad: &mut [f64]) -> f64 {

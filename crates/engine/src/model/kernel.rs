@@ -72,26 +72,11 @@ pub enum AnyKernel {
 }
 
 impl AnyKernel {
-    pub fn precision(&self) -> Precision {
-        match self {
-            AnyKernel::F32(_) => Precision::F32,
-            AnyKernel::F64(_) => Precision::F64,
-        }
-    }
-
     /// The f64 kernel (tests compare it with autodiff in f64).
     pub fn f64(self) -> Option<Box<dyn Kernel<f64>>> {
         match self {
             AnyKernel::F64(k) => Some(k),
             AnyKernel::F32(_) => None,
-        }
-    }
-
-    /// The f32 kernel.
-    pub fn f32(self) -> Option<Box<dyn Kernel<f32>>> {
-        match self {
-            AnyKernel::F32(k) => Some(k),
-            AnyKernel::F64(_) => None,
         }
     }
 }

@@ -561,12 +561,13 @@ fn metric_columns(c: &Config, probes: &[Box<dyn Probe>]) -> Vec<String> {
     columns
 }
 
-/// Refuses a `train.stop.metric` that is not a column of the member's metrics.csv.
-fn check_stop(c: &Config, model: &dyn Model) -> Result<(), EngineError> {
+/// Refuses a `train.stop.metric` that is not a column of the member's metrics.csv (`probes`: the
+/// member's).
+fn check_stop(c: &Config, probes: &[Box<dyn Probe>]) -> Result<(), EngineError> {
     let Some(stop) = &c.train.stop else {
         return Ok(());
     };
-    let columns = metric_columns(c, &probes_for(&ProbeSetup { config: c, model }));
+    let columns = metric_columns(c, probes);
     if columns.contains(&stop.metric) {
         return Ok(());
     }
@@ -596,19 +597,16 @@ pub fn check_fits(configs: &[Config]) -> Result<(), EngineError> {
             ),
         }));
     }
-    for c in configs {
-        check_stop(c, &*model)?;
-    }
     // members' probes may differ (one member's optimiser admits the exact theory, another's not)
-    let probes: Vec<Box<dyn Probe>> = configs
-        .iter()
-        .flat_map(|c| {
-            probes_for(&ProbeSetup {
-                config: c,
-                model: &*model,
-            })
-        })
-        .collect();
+    let mut probes: Vec<Box<dyn Probe>> = Vec::new();
+    for c in configs {
+        let member = probes_for(&ProbeSetup {
+            config: c,
+            model: &*model,
+        });
+        check_stop(c, &member)?;
+        probes.extend(member);
+    }
     let est = crate::memory::estimate(config, &*model, &probes, configs.len());
     match crate::memory::machine_bytes() {
         Some(machine) if est.total() > machine => {
