@@ -25,7 +25,8 @@ pub struct HostBatch<E> {
     /// Features, row-major [B, dim] (empty for token inputs).
     pub x: Vec<E>,
     pub dim: usize,
-    /// Class targets [B], or vector targets [B, d_target].
+    /// Class targets [B r] (r rows per sample: the answer and the tokens after it), or vector
+    /// targets [B, d_target].
     pub classes: Vec<usize>,
     pub vectors: Vec<f64>,
     pub d_target: usize,
@@ -75,7 +76,11 @@ impl<E: Real> HostBatch<E> {
         if let Some((enc, kind)) = targets {
             for &k in rows {
                 match enc.target(split, k, kind) {
-                    Target::Class(c) => self.classes.push(c),
+                    Target::Class(c) => {
+                        // one target per row the model reads: the answer, then the tokens after it
+                        self.classes.push(c);
+                        self.classes.extend_from_slice(&enc.after);
+                    }
                     Target::Vector(v) => {
                         self.d_target = v.len();
                         self.vectors.extend_from_slice(v);
@@ -178,7 +183,9 @@ fn stack_targets(
                 .iter()
                 .flat_map(|h| h.classes.iter().map(|&c| c as i32))
                 .collect();
-            TargetTensor::Classes(Tensor::from_data(TensorData::new(v, [m, b, 1]), device))
+            // rows: b, or b r with tokens after the answer
+            let rows = v.len() / m.max(1);
+            TargetTensor::Classes(Tensor::from_data(TensorData::new(v, [m, rows, 1]), device))
         }
         TargetKind::Vector => {
             let v: Vec<f64> = hosts

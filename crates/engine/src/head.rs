@@ -5,6 +5,7 @@
 //! from the member's seed. Neither the task nor the model reads the other's config.
 
 use crate::files::ExtraTable;
+use crate::loss::Loss;
 use crate::seed::{Stream, rng};
 pub use crate::shape::Correctness;
 use crate::shape::Output;
@@ -67,6 +68,9 @@ pub struct Encoding {
     /// RandomTargets: row-major [n_classes, dim], drawn in f32 and held as f64 (exactly).
     pub class_targets: Vec<f64>,
     pub correctness: Correctness,
+    /// Tokens predicted after the answer ([`crate::shape::IoShape::after`]): each sample's output is
+    /// then 1 + after.len() rows of logits, trained towards the answer and these.
+    pub after: Vec<usize>,
 }
 
 impl Encoding {
@@ -93,7 +97,33 @@ impl Encoding {
             n_classes,
             class_targets,
             correctness,
+            after: Vec::new(),
         }
+    }
+
+    /// The encoding of a task that predicts `after` past the answer (its shape's `after`).
+    pub fn with_after(mut self, after: Vec<usize>) -> Encoding {
+        self.after = after;
+        self
+    }
+
+    /// Rows of output per sample: the answer and the tokens after it.
+    pub fn reads(&self) -> usize {
+        1 + self.after.len()
+    }
+
+    /// The loss (evaluation form) and correctness of output `o` of sample `k`: with tokens after
+    /// the answer, the mean over the sample's rows, correct when every row is (Power et al.'s
+    /// accuracy, training.py:264-265).
+    pub fn score(&self, loss: &dyn Loss, o: &[f64], split: &Split, k: usize) -> (f64, bool) {
+        let first = &o[..o.len() / self.reads()];
+        let mut total = loss.eval(first, self.target(split, k, loss.wants()));
+        let mut right = self.correct(first, split, k);
+        for (row, &t) in o.chunks(first.len()).skip(1).zip(&self.after) {
+            total += loss.eval(row, Target::Class(t));
+            right &= argmax(row) == t;
+        }
+        (total / self.reads() as f64, right)
     }
 
     fn class_target(&self, c: usize) -> &[f64] {
@@ -130,10 +160,7 @@ impl Encoding {
                 let (o, t) = (o[0], y[k * dim]);
                 (o > 0.0 && t > 0.0) || (o < 0.0 && t < 0.0)
             }
-            (Correctness::Argmax, Labels::Classes(c)) => {
-                let best = (0..o.len()).fold(0, |b, j| if o[j] > o[b] { j } else { b });
-                best == c[k]
-            }
+            (Correctness::Argmax, Labels::Classes(c)) => argmax(o) == c[k],
             _ => false,
         }
     }
@@ -157,6 +184,11 @@ impl Encoding {
             rows,
         })
     }
+}
+
+/// The first largest entry's index (PyTorch's argmax).
+fn argmax(o: &[f64]) -> usize {
+    (0..o.len()).fold(0, |b, j| if o[j] > o[b] { j } else { b })
 }
 
 /// Sum of squared differences.

@@ -429,6 +429,29 @@ mod tests {
         let mut opt = Optimizer::new(vec![vec![h]], 4);
         opt.step(&mut p, &[GradRef::F64(&[0.0])], &[true], 1);
         assert!((p.member(0, 0)[0] - 2.0 * (1.0 - 0.075 * 0.5)).abs() < 1e-15);
+        // PyTorch's LambdaLR warm-up (from update 0): Adam's first update runs at lr 0 and moves
+        // only the moments, which the second (lr 0.1 / 2) then reads: gradients 1 then 3 give
+        // m = 0.39, v = 0.009999, bias-corrected 0.39 / 0.19 and 0.009999 / 0.001999
+        let h = Hyper {
+            schedule: LrSchedule {
+                warmup_steps: 2,
+                warmup_from_zero: true,
+                ..LrSchedule::default()
+            },
+            ..hyper(OptimizerKind::Adam, 0.1, 0.0)
+        };
+        let mut p = one(1.0);
+        let mut opt = Optimizer::new(vec![vec![h]], 10);
+        opt.step(&mut p, &[GradRef::F64(&[1.0])], &[true], 1);
+        assert_eq!(p.member(0, 0)[0], 1.0);
+        opt.step(&mut p, &[GradRef::F64(&[3.0])], &[true], 2);
+        let (m_hat, v_hat) = (0.39 / 0.19, 0.009999 / 0.001999);
+        let want = 1.0 - 0.05 * m_hat / (f64::sqrt(v_hat) + 1e-8);
+        assert!(
+            (p.member(0, 0)[0] - want).abs() < 1e-12,
+            "{}",
+            p.member(0, 0)[0]
+        );
     }
 
     #[test]

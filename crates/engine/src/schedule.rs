@@ -4,7 +4,10 @@
 //! steps, always including step 0 (the initial state) and the last step.
 //!
 //! Learning rate (nanoGPT's `get_lr`): update t = 1, 2, ... uses
-//! - during a linear warm-up of W steps (t <= W): lr * t / W, reaching lr at t = W;
+//! - during a linear warm-up of W steps (t <= W): lr * t / W, reaching lr at t = W; with
+//!   `warmup_from_zero`, lr * (t - 1) / W up to t = W + 1, as PyTorch's `LambdaLR(min(k / W, 1))`
+//!   counts updates k from 0 (the first update runs at lr 0, moving only the optimiser's moments:
+//!   Power et al., Nanda et al., Grokfast);
 //! - after it, `constant`: lr; `cosine`: min_lr + (lr - min_lr) (1 + cos(pi u)) / 2 and `linear`:
 //!   lr + (min_lr - lr) u, with u = (t - W) / (T - W) the fraction of the remaining T - W steps done.
 
@@ -28,6 +31,9 @@ pub struct LrSchedule {
     pub decay: Decay,
     /// The learning rate a decay ends at.
     pub min_lr: f64,
+    /// Count the warm-up's updates from 0 (PyTorch's `LambdaLR`), not from 1.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub warmup_from_zero: bool,
 }
 
 impl Default for LrSchedule {
@@ -36,14 +42,16 @@ impl Default for LrSchedule {
             warmup_steps: 0,
             decay: Decay::Constant,
             min_lr: 0.0,
+            warmup_from_zero: false,
         }
     }
 }
 
 impl LrSchedule {
-    /// Reads `warmup_steps`, `decay` and `min_lr` from a group's table.
+    /// Reads `warmup_steps`, `warmup_from_zero`, `decay` and `min_lr` from a group's table.
     pub fn read(r: &mut Reader, lr: f64) -> Result<LrSchedule, ConfigError> {
         let warmup_steps = r.usize_or("warmup_steps", 0, 0, 100_000_000)?;
+        let warmup_from_zero = r.bool_or("warmup_from_zero", false)?;
         let decay = match r
             .choice_or("decay", "constant", &["constant", "cosine", "linear"])?
             .as_str()
@@ -62,12 +70,19 @@ impl LrSchedule {
             warmup_steps,
             decay,
             min_lr,
+            warmup_from_zero,
         })
     }
 
     /// The learning rate of update `t` (1-based) out of `total`, for a group whose rate is `lr`.
     pub fn lr(&self, lr: f64, t: usize, total: usize) -> f64 {
         let w = self.warmup_steps;
+        // LambdaLR's update k is update t - 1 here
+        let t = if self.warmup_from_zero && w > 0 {
+            t.saturating_sub(1)
+        } else {
+            t
+        };
         if t <= w {
             return lr * t as f64 / w as f64;
         }
@@ -150,10 +165,21 @@ mod tests {
         assert!((warm.lr(1e-3, 5, 100) - 5e-4).abs() < 1e-18);
         assert_eq!(warm.lr(1e-3, 10, 100), 1e-3);
         assert_eq!(warm.lr(1e-3, 11, 100), 1e-3);
+        // LambdaLR(min(k / 10, 1)), k = t - 1: update 1 at 0, update 2 at lr / 10, lr from 11
+        let torch = LrSchedule {
+            warmup_from_zero: true,
+            ..warm
+        };
+        assert_eq!(torch.lr(1e-3, 1, 100), 0.0);
+        assert!((torch.lr(1e-3, 2, 100) - 1e-4).abs() < 1e-18);
+        assert!((torch.lr(1e-3, 10, 100) - 9e-4).abs() < 1e-18);
+        assert_eq!(torch.lr(1e-3, 11, 100), 1e-3);
+        assert_eq!(torch.lr(1e-3, 50, 100), 1e-3);
         let cosine = LrSchedule {
             warmup_steps: 10,
             decay: Decay::Cosine,
             min_lr: 1e-4,
+            warmup_from_zero: false,
         };
         // u = 0 at the end of the warm-up, 1/2 halfway through the rest, 1 at the end
         assert!((cosine.lr(1e-3, 10, 110) - 1e-3).abs() < 1e-18);

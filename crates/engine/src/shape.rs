@@ -23,6 +23,27 @@ pub enum Correctness {
 pub struct IoShape {
     pub input: Input,
     pub output: Output,
+    /// Tokens predicted after the answer, each at the position after the one before, with the
+    /// answer itself an input token (teacher forcing): Power et al.'s closing `<eos>`. A model that
+    /// takes them reads one row of logits per answer position (the answer, then each of these), and a
+    /// sample counts as correct only when every row is. Empty for every other format.
+    pub after: Vec<usize>,
+}
+
+impl IoShape {
+    /// A shape with one answer per sample.
+    pub fn new(input: Input, output: Output) -> IoShape {
+        IoShape {
+            input,
+            output,
+            after: Vec::new(),
+        }
+    }
+
+    /// Rows of logits a model reads per sample: the answer and the tokens after it.
+    pub fn reads(&self) -> usize {
+        1 + self.after.len()
+    }
 }
 
 /// Inputs of one sample.

@@ -243,8 +243,9 @@ fn check_dropping(c: &Config, extra: &str, dropout: Option<(u64, u64)>) {
     let p = params_of(&*model, 4);
     let ad = Device::flex().autodiff();
     let rows = vec![(0..data.train.len()).collect::<Vec<usize>>()];
-    let enc =
-        groklab_engine::head::Encoding::new(model.head(), c.task.shape().output, None, c.seed);
+    let shape = c.task.shape();
+    let enc = groklab_engine::head::Encoding::new(model.head(), shape.output, None, c.seed)
+        .with_after(shape.after.clone());
     let b = batch::batch(
         &[&data.train],
         &[&enc],
@@ -268,7 +269,7 @@ fn check_dropping(c: &Config, extra: &str, dropout: Option<(u64, u64)>) {
     if dropout.is_some() {
         assert_ne!(want_out, eval_out, "[{extra}] dropout changed nothing");
     }
-    let loss = c.loss.train(out, &b.targets);
+    let loss = c.loss.train(b.targets.rows(out), &b.targets);
     let want_loss: f64 = loss.clone().into_data().iter::<f64>().sum();
     let grads = loss.sum().backward();
     let want: Vec<Vec<f64>> = leaves
@@ -287,7 +288,10 @@ fn check_dropping(c: &Config, extra: &str, dropout: Option<(u64, u64)>) {
     for (a, w) in got_out.iter().zip(&eval_out) {
         assert!((a - w).abs() < 1e-10, "[{extra}] output {a} vs {w}");
     }
-    let classes: Vec<usize> = (0..n).map(|k| data.train.class(k).unwrap()).collect();
+    // the answer, then the tokens after it, of every sample
+    let classes: Vec<usize> = (0..n)
+        .flat_map(|k| std::iter::once(data.train.class(k).unwrap()).chain(shape.after.clone()))
+        .collect();
     let got_loss = fused.step(
         &p,
         0,
@@ -378,6 +382,27 @@ fn fused_path_equals_autodiff() {
         .with(&[("model.act_fn", toml::Value::String("gelu".into()))])
         .unwrap();
     check(&wide_gelu, "wide gelu");
+    // Power et al.'s framing: logits at the last two positions, over the whole vocabulary
+    let eos = "format = \"eos a op b = c eos\"";
+    let base = "d_model = 8\nn_heads = 2\nd_mlp = 12\n";
+    for extra in [
+        "n_layers = 2",
+        "n_layers = 2\nnorm = \"post\"\npos = \"sinusoidal\"\nattn_bias = false\nmlp_bias = false\nunembed_bias = false\nd_vocab_out = 13",
+        "n_layers = 1\nnorm = \"none\"",
+    ] {
+        check(
+            &config(&format!("{base}{extra}"), eos),
+            &format!("eos {extra}"),
+        );
+    }
+    check_dropping(
+        &config(
+            &format!("{base}n_layers = 2\ndropout = 0.2\nnorm = \"post\""),
+            eos,
+        ),
+        "eos dropout",
+        Some((3, 4)),
+    );
     // a tied unembedding is the one variant it declines, with the reason
     let tied = tiny("tied = true").build_model();
     let why = tied.kernel(Precision::F64).err().expect("declined");

@@ -61,6 +61,23 @@ pub enum TargetTensor {
     Vectors(Tensor<3>),
 }
 
+impl TargetTensor {
+    /// The output [M, B, r C] as [M, B r, C] when the class targets hold r rows per sample (tokens
+    /// predicted after the answer, [`crate::shape::IoShape::after`]): a loss then averages over
+    /// every row, as the authors' mean over the batch and the answer positions does.
+    pub fn rows(&self, out: Tensor<3>) -> Tensor<3> {
+        let TargetTensor::Classes(y) = self else {
+            return out;
+        };
+        let ([m, b, w], rows) = (out.dims(), y.dims()[1]);
+        if rows == b {
+            out
+        } else {
+            out.reshape([m, rows, w * b / rows])
+        }
+    }
+}
+
 pub trait Loss: Kind {
     /// The kind of target it trains towards.
     fn wants(&self) -> TargetKind;

@@ -140,9 +140,14 @@ pub fn does_not_fit(kind: &str, shape: &IoShape) -> ConfigError {
         key: "model.kind".into(),
         value: format!("{kind:?}"),
         allowed: format!(
-            "a model for the task's inputs ({}) and labels ({}); {}",
+            "a model for the task's inputs ({}) and labels ({}{}); {}",
             shape.input.describe(),
             shape.output.describe(),
+            if shape.after.is_empty() {
+                String::new()
+            } else {
+                format!(", read at the last {} positions", shape.reads())
+            },
             if fits.is_empty() {
                 "no registered model fits".to_string()
             } else {

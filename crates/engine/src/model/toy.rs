@@ -110,7 +110,10 @@ impl crate::choice::Kind for ToyConfig {
 
 impl ModelSpec for ToyConfig {
     fn fits(&self, shape: &IoShape) -> bool {
-        matches!(shape.input, Input::Tokens { .. }) && matches!(shape.output, Output::Classes(_))
+        // one answer per sample: the toy model reads its two embeddings, not a sequence
+        matches!(shape.input, Input::Tokens { .. })
+            && matches!(shape.output, Output::Classes(_))
+            && shape.after.is_empty()
     }
 
     fn init_keys(&self) -> &'static [&'static str] {

@@ -209,15 +209,17 @@ impl Probe for Fourier {
         for (i, s) in shares.iter().enumerate() {
             self.rows.push(vec![step, 0.0, (i + 1) as f64, *s]);
         }
-        // the logits of every input, train and validation together, in table order (a * p + b)
-        let c = ctx.d_out;
+        // the answer's logits of every input, train and validation together, in table order
+        // (a * p + b); a sample's output may hold rows for tokens after the answer too
+        let w = ctx.d_out;
+        let c = w / ctx.encoding.reads();
         let mut grid = vec![0.0; p * p * c];
         for (split, out) in [
             (&ctx.data.train, ctx.train_out),
             (&ctx.data.val, ctx.val_out),
         ] {
             for (k, &e) in split.sample.iter().enumerate() {
-                grid[e * c..(e + 1) * c].copy_from_slice(&out[k * c..(k + 1) * c]);
+                grid[e * c..(e + 1) * c].copy_from_slice(&out[k * w..k * w + c]);
             }
         }
         let lf = logit_fourier(&grid, p, c, &self.key);

@@ -24,13 +24,12 @@ pub fn loss_and_accuracy(
     if n == 0 {
         return (f64::NAN, f64::NAN);
     }
-    let kind = loss.wants();
     let mut total = 0.0;
     let mut correct = 0usize;
     for k in 0..n {
-        let o = &out[k * d_out..(k + 1) * d_out];
-        total += loss.eval(o, enc.target(split, k, kind));
-        correct += usize::from(enc.correct(o, split, k));
+        let (l, right) = enc.score(loss, &out[k * d_out..(k + 1) * d_out], split, k);
+        total += l;
+        correct += usize::from(right);
     }
     (total / n as f64, correct as f64 / n as f64)
 }

@@ -110,13 +110,13 @@ impl crate::choice::Kind for Addition {
 
 impl Task for Addition {
     fn shape(&self) -> IoShape {
-        IoShape {
-            input: Input::Tokens {
+        IoShape::new(
+            Input::Tokens {
                 vocab: self.p,
                 positions: 2,
             },
-            output: Output::Classes(2 * self.p - 1),
-        }
+            Output::Classes(2 * self.p - 1),
+        )
     }
 
     fn n_train(&self) -> usize {

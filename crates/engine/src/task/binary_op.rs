@@ -6,6 +6,11 @@
 //! Formats (`format`):
 //! - `"a op b ="`: four tokens, vocabulary V + 2 (the operation token is V, `=` is V + 1), the answer
 //!   predicted at the last position (Power et al.);
+//! - `"eos a op b = c eos"`: Power et al.'s own framing, six input tokens `<eos> a op b = c`
+//!   (vocabulary V + 3: op V, `=` V + 1, `<eos>` V + 2) whose next tokens `c <eos>` are predicted at
+//!   the last two positions, with logits over the whole vocabulary; the answer is an input
+//!   (teacher forcing, as in the authors' code), so a causal model is needed, and a sample counts
+//!   as correct only when both the answer and the closing `<eos>` are;
 //! - `"a b ="`: three tokens, vocabulary V + 1 (`=` is V) (Nanda et al.);
 //! - `"a b"`: two tokens, vocabulary V, no operation token (Liu et al.'s encoder);
 //! - `"one-hot"`: dense, the one-hot vectors of a and b concatenated (2V features: the "two-hot"
@@ -28,6 +33,8 @@ use serde::Serialize;
 pub enum Format {
     #[serde(rename = "a op b =")]
     OpEq,
+    #[serde(rename = "eos a op b = c eos")]
+    EosOpEq,
     #[serde(rename = "a b =")]
     Eq,
     #[serde(rename = "a b")]
@@ -38,12 +45,20 @@ pub enum Format {
     TwoHot,
 }
 
-pub const FORMATS: &[&str] = &["a op b =", "a b =", "a b", "one-hot", "two-hot"];
+pub const FORMATS: &[&str] = &[
+    "a op b =",
+    "eos a op b = c eos",
+    "a b =",
+    "a b",
+    "one-hot",
+    "two-hot",
+];
 
 impl Format {
     pub fn read(r: &mut Reader, default: &str) -> Result<Format, ConfigError> {
         Ok(match r.choice_or("format", default, FORMATS)?.as_str() {
             "a op b =" => Format::OpEq,
+            "eos a op b = c eos" => Format::EosOpEq,
             "a b =" => Format::Eq,
             "a b" => Format::Pair,
             "one-hot" => Format::OneHot,
@@ -61,7 +76,19 @@ impl Format {
 
     /// The model's view of equations over `v` operands with `c` answers.
     pub fn shape(self, v: usize, c: usize) -> IoShape {
+        if self == Format::EosOpEq {
+            // logits over the whole vocabulary, the closing <eos> among them
+            return IoShape {
+                input: Input::Tokens {
+                    vocab: v + 3,
+                    positions: 6,
+                },
+                output: Output::Classes((v + 3).max(c)),
+                after: vec![v + 2],
+            };
+        }
         let input = match self {
+            Format::EosOpEq => unreachable!("returned above"),
             Format::OpEq => Input::Tokens {
                 vocab: v + 2,
                 positions: 4,
@@ -77,10 +104,7 @@ impl Format {
             Format::OneHot => Input::Dense { dim: 2 * v },
             Format::TwoHot => Input::Dense { dim: v },
         };
-        IoShape {
-            input,
-            output: Output::Classes(c),
-        }
+        IoShape::new(input, Output::Classes(c))
     }
 }
 
@@ -161,7 +185,7 @@ impl Table {
         let mut noise_rng = rng(seed, Stream::Data);
         let mut split = |keep: bool| {
             let sample: Vec<usize> = (0..n).filter(|&k| train[k] == keep).collect();
-            let labels = sample
+            let labels: Vec<usize> = sample
                 .iter()
                 .map(|&k| {
                     let c = self.equations[k].2;
@@ -175,7 +199,7 @@ impl Table {
                 })
                 .collect();
             Split {
-                x: self.features(&sample, s.format),
+                x: self.features(&sample, &labels, s.format),
                 y: Labels::Classes(labels),
                 sample,
             }
@@ -187,13 +211,23 @@ impl Table {
         }
     }
 
-    fn features(&self, sample: &[usize], format: Format) -> Features {
+    /// The inputs of `sample` in `format`; `labels` (the answers trained on, noisy or not) are the
+    /// fed-in answers of the `<eos>` format.
+    fn features(&self, sample: &[usize], labels: &[usize], format: Format) -> Features {
         let v = self.v;
         let a: Vec<usize> = sample.iter().map(|&k| self.equations[k].0).collect();
         let b: Vec<usize> = sample.iter().map(|&k| self.equations[k].1).collect();
         let fill = |x: usize| vec![x; sample.len()];
         match format {
             Format::OpEq => Features::Tokens(vec![a, fill(v), b, fill(v + 1)]),
+            Format::EosOpEq => Features::Tokens(vec![
+                fill(v + 2),
+                a,
+                fill(v),
+                b,
+                fill(v + 1),
+                labels.to_vec(),
+            ]),
             Format::Eq => Features::Tokens(vec![a, b, fill(v)]),
             Format::Pair => Features::Tokens(vec![a, b]),
             Format::OneHot | Format::TwoHot => {
@@ -243,6 +277,7 @@ pub fn data_bytes(format: Format, v: usize, equations: usize) -> f64 {
     let per = match format {
         Format::OneHot => 2 * v + 2,
         Format::TwoHot => v + 2,
+        Format::EosOpEq => 8,
         _ => 6,
     };
     equations as f64 * per as f64 * 8.0

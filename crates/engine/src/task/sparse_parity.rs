@@ -130,10 +130,7 @@ impl SparseParity {
 
 impl Task for SparseParity {
     fn shape(&self) -> IoShape {
-        IoShape {
-            input: Input::Dense { dim: self.n },
-            output: Output::Values(1),
-        }
+        IoShape::new(Input::Dense { dim: self.n }, Output::Values(1))
     }
 
     fn n_train(&self) -> usize {

@@ -132,10 +132,7 @@ pub fn teacher_outputs(t: &Teacher, x: &[f64], n: usize) -> Vec<f64> {
 
 impl Task for TeacherStudent {
     fn shape(&self) -> IoShape {
-        IoShape {
-            input: Input::Dense { dim: self.d_in },
-            output: Output::Values(self.d_out),
-        }
+        IoShape::new(Input::Dense { dim: self.d_in }, Output::Values(self.d_out))
     }
 
     fn n_train(&self) -> usize {

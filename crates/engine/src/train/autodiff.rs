@@ -104,7 +104,9 @@ impl Autodiff {
         let (values, gradients): (Vec<f64>, Vec<TensorData>) = {
             let leaves = params.tensors(&self.ad).require_grad();
             let mut hooks = Hooks::training(self.seeds.clone(), t);
-            let out = model.forward(&leaves, &b.inputs, &mut hooks);
+            let out = b
+                .targets
+                .rows(model.forward(&leaves, &b.inputs, &mut hooks));
             let losses = loss.train(out, &b.targets);
             let values = losses.clone().into_data().iter::<f64>().collect();
             let mut grads = losses.sum().backward();

@@ -260,7 +260,8 @@ impl Trainer {
                         shape.output,
                         c.task.correctness(),
                         c.seed,
-                    ),
+                    )
+                    .with_after(shape.after.clone()),
                     probes,
                     columns,
                     rows: Vec::new(),

@@ -213,7 +213,7 @@ impl ModelSpec for TransformerConfig {
         matches!(
             (shape.input, shape.output),
             (Input::Tokens { vocab, .. }, Output::Classes(c)) if !self.tied || c <= vocab
-        )
+        ) && (shape.after.is_empty() || (self.causal && self.readout == Readout::Last))
     }
 
     fn init_keys(&self) -> &'static [&'static str] {
@@ -247,6 +247,25 @@ impl ModelSpec for TransformerConfig {
                 ),
             });
         }
+        if !shape.after.is_empty() && self.readout == Readout::Concat {
+            return Err(ConfigError::Invalid {
+                key: "model.readout".into(),
+                value: "\"concat\"".into(),
+                allowed: format!(
+                    "\"last\" for a task whose answer is read at the last {} positions",
+                    shape.reads()
+                ),
+            });
+        }
+        if !shape.after.is_empty() && !self.causal {
+            return Err(ConfigError::Invalid {
+                key: "model.causal".into(),
+                value: "false".into(),
+                allowed: "true for a task that feeds the answer in as a token (a position \
+                          attending ahead would read it)"
+                    .into(),
+            });
+        }
         let names = Names::new(self);
         let specs = names.specs(self, vocab, positions, classes);
         let all: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
@@ -258,6 +277,7 @@ impl ModelSpec for TransformerConfig {
             vocab,
             positions,
             classes,
+            reads: shape.reads(),
         }))
     }
 }
@@ -266,8 +286,11 @@ pub struct Transformer {
     cfg: TransformerConfig,
     vocab: usize,
     positions: usize,
-    /// Logits per sample (`d_vocab_out`, or the task's answers).
+    /// Logits per answer position (`d_vocab_out`, or the task's answers).
     classes: usize,
+    /// Answer positions read per sample, the last ones (1 but for a task with tokens after the
+    /// answer); the output is their logits one after the other, [B, reads * classes].
+    reads: usize,
     names: Names,
     specs: Vec<ParamSpec>,
 }
@@ -506,13 +529,15 @@ impl Transformer {
         self.drop(hooks, l, crate::dropout::Site::MlpOut, out)
     }
 
-    /// The logits [M, B, classes]: LayerNorm (pre-LN), then the last position's residual or every
-    /// position's concatenated, times W_U (or W_E's first rows, transposed, when tied), plus b_U.
+    /// The logits [M, B, reads * classes]: LayerNorm (pre-LN), then the last `reads` positions'
+    /// residuals (one row of logits each) or every position's concatenated, times W_U (or W_E's first rows, transposed, when tied), plus b_U.
     fn unembed(&self, p: &ParamTensors<'_>, resid: Tensor<4>) -> Tensor<3> {
         let [m, b, pn, d] = resid.dims();
         let resid = self.ln(p, self.names.ln_final.as_ref(), resid);
+        let k = self.reads;
         let read = match self.cfg.readout {
-            Readout::Last => resid.narrow(2, pn - 1, 1).reshape([m, b, d]),
+            // the last k positions, one row of logits each
+            Readout::Last => resid.narrow(2, pn - k, k).reshape([m, b * k, d]),
             Readout::Concat => resid.reshape([m, b, pn * d]),
         };
         let w_u = match &self.names.w_u {
@@ -524,10 +549,11 @@ impl Transformer {
                 .swap_dims(1, 2),
         };
         let logits = read.matmul(w_u);
-        match &self.names.b_u {
+        let logits = match &self.names.b_u {
             Some(b_u) => logits + p.get(b_u).clone(),
             None => logits,
-        }
+        };
+        logits.reshape([m, b, k * self.classes])
     }
 
     /// PyTorch's own start for parameter `spec` (`"pytorch"` in `[model.init]`): `nn.Embedding`
@@ -611,7 +637,7 @@ impl Model for Transformer {
     }
 
     fn d_out(&self) -> usize {
-        self.classes
+        self.reads * self.classes
     }
 
     fn kernel(&self, precision: Precision) -> Result<AnyKernel, String> {

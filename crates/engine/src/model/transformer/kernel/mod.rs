@@ -58,6 +58,8 @@ struct Shape {
     /// MLP width (0: attention only).
     f: usize,
     classes: usize,
+    /// Answer positions read per sample (the last ones; 1 with `readout = "concat"`).
+    reads: usize,
     positions: usize,
     causal: bool,
     /// Dropout probability in training.
@@ -253,6 +255,7 @@ impl<E: FusedReal> TransformerKernel<E> {
             dh: cfg.d_head,
             f: cfg.d_mlp,
             classes: model.classes,
+            reads: model.reads,
             positions: model.positions,
             causal: cfg.causal,
             p_drop: cfg.dropout,
@@ -286,13 +289,24 @@ impl<E: FusedReal> TransformerKernel<E> {
         }
     }
 
-    /// Query positions of layer l: all, or the last alone in the last layer when only the last
-    /// position is read.
+    /// Query positions of layer l: all, or the last `reads` alone in the last layer when only those
+    /// are read.
     fn nq(&self, l: usize) -> usize {
         if l + 1 == self.blocks.len() && !self.concat {
-            1
+            self.sh.reads
         } else {
             self.sh.positions
+        }
+    }
+
+    /// How the unembedding reads the last block's output [B nq, d]: (rows per sample, row width):
+    /// one row of every position concatenated, or one row per answer position.
+    fn read_rows(&self) -> (usize, usize) {
+        let nq = self.nq(self.blocks.len() - 1);
+        if self.concat {
+            (1, nq * self.sh.d)
+        } else {
+            (nq, self.sh.d)
         }
     }
 
@@ -327,9 +341,8 @@ impl<E: FusedReal> TransformerKernel<E> {
             };
             block_forward(&mut rest[0], &p, l, x, nq, dropout);
         }
-        let nr = self.nq(self.blocks.len() - 1);
         let last = &self.blocks[self.blocks.len() - 1].out;
-        self.unembed.forward(&p, last, nr);
+        self.unembed.forward(&p, last, self.read_rows());
     }
 
     fn backward(&mut self, params: &Params, m: usize, tokens: &[Vec<usize>], b: usize) {
@@ -338,7 +351,7 @@ impl<E: FusedReal> TransformerKernel<E> {
         for g in &mut self.grads {
             g.fill(E::zero());
         }
-        let nr = self.nq(self.blocks.len() - 1);
+        let read = self.read_rows();
         let p = Pass {
             params,
             m,
@@ -349,7 +362,7 @@ impl<E: FusedReal> TransformerKernel<E> {
         let s = &mut self.scratch;
         grow(&mut s.g_x, rows * d);
         grow(&mut s.g_tmp, rows * d);
-        self.unembed.backward(&p, nr, s, &mut self.grads);
+        self.unembed.backward(&p, read, s, &mut self.grads);
         for l in (0..self.blocks.len()).rev() {
             let nq = self.nq(l);
             block_backward(&self.blocks[l], &p, nq, &mut self.scratch, &mut self.grads);
@@ -539,7 +552,7 @@ impl<E: FusedReal> Kernel<E> for TransformerKernel<E> {
         };
         // evaluation: nothing is dropped
         self.forward_impl(params, m, tokens, b, None);
-        &self.unembed.logits[..b * self.sh.classes]
+        &self.unembed.logits[..b * self.sh.reads * self.sh.classes]
     }
 
     fn step(
@@ -556,7 +569,8 @@ impl<E: FusedReal> Kernel<E> for TransformerKernel<E> {
             unreachable!("the transformer takes tokens")
         };
         self.forward_impl(params, m, tokens, b, dropout);
-        let c = self.sh.classes;
+        // the loss reads the reads rows of each sample as samples of their own
+        let c = self.sh.reads * self.sh.classes;
         let g = &mut self.scratch.g_logits;
         grow(g, b * c);
         let total = E::loss(

@@ -11,9 +11,9 @@ pub(super) struct Unembed<E> {
     ln_final: Option<LayerNorm<E>>,
     w_u: usize,
     b_u: Option<usize>,
-    /// The unembedding's input [B, nr d] (nr read positions per sample).
+    /// The unembedding's input [B r, w]: r rows of width w per sample (see `forward`).
     read: Vec<E>,
-    /// The logits [B, C].
+    /// The logits [B r, C].
     pub logits: Vec<E>,
 }
 
@@ -31,53 +31,67 @@ impl<E: FusedReal> Unembed<E> {
         }
     }
 
-    /// The logits of the last block's output `last` [B nr, d], which row-major is the
-    /// concatenation [B, nr d].
-    pub fn forward(&mut self, p: &Pass, last: &[E], nr: usize) {
-        let (b, d, c) = (p.b, p.sh.d, p.sh.classes);
-        grow(&mut self.read, b * nr * d);
-        norm_forward(self.ln_final.as_mut(), p, last, &mut self.read, b * nr);
-        grow(&mut self.logits, b * c);
+    /// The logits of the last block's output `last` [B nq, d], read as `(r, w)` = (rows per
+    /// sample, row width): (1, nq d) concatenates each sample's positions, (nq, d) gives every
+    /// position its own row of logits. Row-major both are the same buffer.
+    pub fn forward(&mut self, p: &Pass, last: &[E], (r, w): (usize, usize)) {
+        let (rows, d, c) = (p.b * r, p.sh.d, p.sh.classes);
+        grow(&mut self.read, rows * w);
+        norm_forward(
+            self.ln_final.as_mut(),
+            p,
+            last,
+            &mut self.read,
+            rows * w / d,
+        );
+        grow(&mut self.logits, rows * c);
         gemm(
             &mut self.logits,
             &self.read,
             p.value(self.w_u),
-            b,
-            nr * d,
+            rows,
+            w,
             c,
             false,
             false,
             false,
         );
         if let Some(b_u) = self.b_u {
-            add_bias(&mut self.logits[..b * c], p.value(b_u));
+            add_bias(&mut self.logits[..rows * c], p.value(b_u));
         }
     }
 
-    /// From the logits' gradient `s.g_logits` to the last block's output's in `s.g_x` [B nr, d].
-    pub fn backward(&self, p: &Pass, nr: usize, s: &mut Scratch<E>, grads: &mut [Vec<E>]) {
-        let (b, d, c) = (p.b, p.sh.d, p.sh.classes);
+    /// From the logits' gradient `s.g_logits` to the last block's output's in `s.g_x` [B nq, d],
+    /// the read `(r, w)` as in `forward`.
+    pub fn backward(
+        &self,
+        p: &Pass,
+        (r, w): (usize, usize),
+        s: &mut Scratch<E>,
+        grads: &mut [Vec<E>],
+    ) {
+        let (rows, d, c) = (p.b * r, p.sh.d, p.sh.classes);
         gemm(
             &mut grads[self.w_u],
             &self.read,
             &s.g_logits,
-            nr * d,
-            b,
+            w,
+            rows,
             c,
             true,
             false,
             false,
         );
         if let Some(b_u) = self.b_u {
-            add_column_sums(&mut grads[b_u], &s.g_logits[..b * c]);
+            add_column_sums(&mut grads[b_u], &s.g_logits[..rows * c]);
         }
         gemm(
             &mut s.g_tmp,
             &s.g_logits,
             p.value(self.w_u),
-            b,
+            rows,
             c,
-            nr * d,
+            w,
             false,
             true,
             false,
@@ -88,7 +102,7 @@ impl<E: FusedReal> Unembed<E> {
             grads,
             &s.g_tmp,
             &mut s.g_x,
-            b * nr,
+            rows * w / d,
             false,
         );
     }
