@@ -239,6 +239,31 @@ impl Sampler {
         }
     }
 
+    /// Into a run's saved state: each member's order, position and place in its random stream.
+    pub fn save(&self, s: &mut crate::snapshot::Snapshot) {
+        for (m, (order, rng)) in self.order.iter().zip(&self.rngs).enumerate() {
+            s.put(
+                format!("sampler.{m}.order"),
+                order.iter().map(|&i| i as f64).collect(),
+            );
+            s.set(format!("sampler.{m}.pos"), self.pos[m]);
+            s.set(format!("sampler.{m}.word_pos"), rng.get_word_pos());
+        }
+    }
+
+    pub fn load(&mut self, s: &mut crate::snapshot::Snapshot) -> Result<(), String> {
+        for m in 0..self.rngs.len() {
+            self.order[m] = s
+                .take(&format!("sampler.{m}.order"))?
+                .into_iter()
+                .map(|i| i as usize)
+                .collect();
+            self.pos[m] = s.get(&format!("sampler.{m}.pos"))?;
+            self.rngs[m].set_word_pos(s.get(&format!("sampler.{m}.word_pos"))?);
+        }
+        Ok(())
+    }
+
     pub fn next(&mut self, b: usize) -> Vec<Vec<usize>> {
         (0..self.rngs.len())
             .map(|m| {

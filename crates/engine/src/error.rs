@@ -27,6 +27,8 @@ pub enum EngineError {
     OutDir { path: PathBuf, problem: String },
     /// Initial parameters (`--init`) that do not fit the model.
     Init { path: PathBuf, problem: String },
+    /// A saved training state (`--resume`) that this run cannot continue from.
+    Resume(String),
     /// Reading or writing a file failed.
     Io {
         path: PathBuf,
@@ -72,6 +74,9 @@ impl fmt::Display for EngineError {
                     "invalid value for `--out`: {}; {problem}",
                     path.display()
                 )
+            }
+            EngineError::Resume(why) => {
+                write!(f, "cannot resume: {why}")
             }
             EngineError::Init { path, problem } => {
                 write!(

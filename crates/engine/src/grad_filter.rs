@@ -80,6 +80,23 @@ pub struct FilterState {
     seen: usize,
 }
 
+impl FilterState {
+    /// Into a run's saved state, under `name`.
+    pub fn save(&self, s: &mut crate::snapshot::Snapshot, name: &str) {
+        s.put(format!("{name}.avg"), self.avg.clone());
+        s.put(format!("{name}.ring"), self.ring.clone());
+        s.set(format!("{name}.seen"), self.seen);
+    }
+
+    pub fn load(s: &mut crate::snapshot::Snapshot, name: &str) -> Result<FilterState, String> {
+        Ok(FilterState {
+            avg: s.take(&format!("{name}.avg"))?,
+            ring: s.take(&format!("{name}.ring"))?,
+            seen: s.get(&format!("{name}.seen"))?,
+        })
+    }
+}
+
 /// Filters `g` in place with `filter`, keeping its history in `state`.
 pub fn grokfast<E: Real>(filter: Grokfast, state: &mut FilterState, g: &mut [E]) {
     let n = g.len();

@@ -40,6 +40,7 @@ pub mod run;
 pub mod schedule;
 pub mod seed;
 pub mod shape;
+pub mod snapshot;
 pub mod task;
 pub mod train;
 

@@ -90,6 +90,45 @@ impl Optimizer {
         }
     }
 
+    /// Into a run's saved state: the moments and the filter histories.
+    pub fn save(&self, s: &mut crate::snapshot::Snapshot) {
+        for (k, (m, v)) in self.m.iter().zip(&self.v).enumerate() {
+            for (name, buf) in [("m", m), ("v", v)] {
+                if let Some(b) = buf {
+                    s.put(format!("optim.{name}.{k}"), b.to_f64(0..b.len()));
+                }
+            }
+        }
+        for (k, states) in self.filters.iter().enumerate() {
+            for (member, f) in states.iter().enumerate() {
+                f.save(s, &format!("optim.filter.{k}.{member}"));
+            }
+        }
+    }
+
+    /// Back from a saved state, buffers in the parameters' precision.
+    pub fn load(
+        &mut self,
+        s: &mut crate::snapshot::Snapshot,
+        precision: crate::params::Precision,
+    ) -> Result<(), String> {
+        for k in 0..self.m.len() {
+            for (name, buf) in [("m", &mut self.m[k]), ("v", &mut self.v[k])] {
+                let key = format!("optim.{name}.{k}");
+                *buf = match s.has(&key) {
+                    true => Some(Buf::from_f64(s.take(&key)?, precision)),
+                    false => None,
+                };
+            }
+        }
+        for (k, states) in self.filters.iter_mut().enumerate() {
+            for (member, f) in states.iter_mut().enumerate() {
+                *f = FilterState::load(s, &format!("optim.filter.{k}.{member}"))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Step `t` (1-based: Adam's bias correction and the schedules count from 1). `grads[k]` holds
     /// parameter k's gradient laid out like its buffer; members with `active[m] == false`
     /// (diverged) are left untouched.

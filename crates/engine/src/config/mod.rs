@@ -114,13 +114,22 @@ pub struct TrainConfig {
     pub path: TrainPath,
     /// Early stopping: the member stops at the first evaluation where a metric reaches a level.
     pub stop: Option<Stop>,
+    /// Steps between saves of the whole training state (`state.safetensors`, what `--resume`
+    /// continues from); None: every [`CHECKPOINT_MINUTES`] minutes of training; 0: only when
+    /// interrupted. It changes no result.
+    pub checkpoint_every: Option<usize>,
 }
 
+/// Minutes of training between saves of the state when `train.checkpoint_every` is not given.
+pub const CHECKPOINT_MINUTES: f64 = 5.0;
+
 impl TrainConfig {
-    /// What the members of an ensemble share: all but `stop` (each member stops on its own).
+    /// What the members of an ensemble share: all but `stop` (each member stops on its own) and
+    /// `checkpoint_every` (which changes no result).
     pub fn shared(&self) -> TrainConfig {
         TrainConfig {
             stop: None,
+            checkpoint_every: None,
             ..self.clone()
         }
     }
@@ -206,6 +215,9 @@ impl Serialize for TrainConfig {
         m.serialize_entry("path", &self.path)?;
         if let Some(stop) = &self.stop {
             m.serialize_entry("stop", stop)?;
+        }
+        if let Some(every) = self.checkpoint_every {
+            m.serialize_entry("checkpoint_every", &every)?;
         }
         m.end()
     }
@@ -604,6 +616,10 @@ fn read_train(mut r: Reader, n_train: usize) -> Result<TrainConfig, ConfigError>
         _ => TrainPath::Auto,
     };
     let stop = read_stop(&mut r)?;
+    let checkpoint_every = match r.peek("checkpoint_every") {
+        None => None,
+        Some(_) => Some(r.usize_or("checkpoint_every", 0, 0, usize::MAX)?),
+    };
     r.finish()?;
     Ok(TrainConfig {
         steps,
@@ -612,6 +628,7 @@ fn read_train(mut r: Reader, n_train: usize) -> Result<TrainConfig, ConfigError>
         dtype,
         path,
         stop,
+        checkpoint_every,
     })
 }
 

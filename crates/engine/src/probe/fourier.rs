@@ -16,6 +16,7 @@
 use super::{EvalContext, Probe, ProbeSetup};
 use crate::files::ExtraTable;
 use crate::head::Target;
+use crate::snapshot::Snapshot;
 use crate::task::modular::Modular;
 use std::f64::consts::PI;
 
@@ -243,6 +244,24 @@ impl Probe for Fourier {
             loss_of(&lf.restricted),
             loss_of(&lf.excluded),
         ]
+    }
+
+    fn save(&self, s: &mut Snapshot, name: &str) {
+        s.put_rows(&format!("{name}.rows"), &self.rows);
+        s.put(
+            format!("{name}.key"),
+            self.key.iter().map(|&k| k as f64).collect(),
+        );
+    }
+
+    fn load(&mut self, s: &mut Snapshot, name: &str) -> Result<(), String> {
+        self.rows = s.take_rows(&format!("{name}.rows"))?;
+        self.key = s
+            .take(&format!("{name}.key"))?
+            .into_iter()
+            .map(|k| k as usize)
+            .collect();
+        Ok(())
     }
 
     fn tables(&self) -> Vec<ExtraTable> {

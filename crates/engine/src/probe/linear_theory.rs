@@ -17,6 +17,7 @@ use crate::config::{Config, OptimizerKind};
 use crate::init::Init;
 use crate::model::mlp::MlpConfig;
 use crate::ops::Activation;
+use crate::snapshot::Snapshot;
 use crate::task::teacher_student::{TeacherKind, TeacherStudent};
 use faer::Mat;
 use groklab_theory::linear::{
@@ -44,6 +45,9 @@ pub struct LinearTheoryProbe {
     exact: Option<ExactDynamics>,
     /// The initial generalisation loss (for the two-layer mapping).
     initial_gen: Option<f64>,
+    /// The initial student composed into one matrix, row-major with its rows and columns (what the
+    /// exact dynamics start from; a resumed run rebuilds them from it).
+    s0: Option<(Vec<f64>, usize, usize)>,
 }
 
 /// Composes linear layers [d_in, d_out] (row-major) into one matrix.
@@ -113,6 +117,7 @@ pub fn make(s: &ProbeSetup<'_>) -> Option<Box<dyn Probe>> {
         d_in: t.d_in,
         exact: None,
         initial_gen: None,
+        s0: None,
     }))
 }
 
@@ -163,6 +168,29 @@ impl Probe for LinearTheoryProbe {
         c.into_iter().map(String::from).collect()
     }
 
+    fn save(&self, s: &mut Snapshot, name: &str) {
+        s.set_opt(format!("{name}.initial_gen"), self.initial_gen);
+        if let Some((v, r, k)) = &self.s0 {
+            s.put(format!("{name}.s0"), v.clone());
+            s.set(format!("{name}.s0_shape"), format!("{r}x{k}"));
+        }
+    }
+
+    fn load(&mut self, s: &mut Snapshot, name: &str) -> Result<(), String> {
+        self.initial_gen = s.get_opt(&format!("{name}.initial_gen"))?;
+        let key = format!("{name}.s0");
+        if s.has(&key) {
+            let shape: String = s.get(&format!("{name}.s0_shape"))?;
+            let (r, k) = shape
+                .split_once('x')
+                .and_then(|(r, k)| Some((r.parse().ok()?, k.parse().ok()?)))
+                .ok_or_else(|| format!("the saved state's {name}.s0_shape is {shape:?}"))?;
+            self.s0 = Some((s.take(&key)?, r, k));
+        }
+        self.exact = None;
+        Ok(())
+    }
+
     fn compute(&mut self, c: &EvalContext<'_>) -> Vec<f64> {
         let mut out = Vec::new();
         let (eps, dout) = (self.eps, self.dout);
@@ -189,7 +217,12 @@ impl Probe for LinearTheoryProbe {
                     let n = c.data.train.len();
                     let xm = Mat::<f64>::from_fn(n, *dim, |i, j| x[i * dim + j]);
                     let tm = compose(&teacher.layers);
-                    let s0 = compose(&Self::student_layers(c));
+                    let (v, r, k) = self.s0.get_or_insert_with(|| {
+                        let m = compose(&Self::student_layers(c));
+                        let (r, k) = (m.nrows(), m.ncols());
+                        ((0..r * k).map(|i| m[(i / k, i % k)]).collect(), r, k)
+                    });
+                    let s0 = Mat::<f64>::from_fn(*r, *k, |i, j| v[i * *k + j]);
                     ExactDynamics::from_data(
                         xm.as_ref(),
                         tm.as_ref(),

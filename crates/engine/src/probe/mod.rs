@@ -25,6 +25,7 @@ use crate::head::Encoding;
 use crate::loss::Loss;
 use crate::model::{Hooks, Model};
 use crate::params::{MemberParams, Params, Precision};
+use crate::snapshot::Snapshot;
 use crate::task::{Dataset, Split};
 use burn::prelude::*;
 
@@ -77,6 +78,13 @@ pub trait Probe: Send {
     /// Fields this probe adds to `summary.json` (null where they do not exist).
     fn summary(&self) -> Vec<(String, Option<f64>)> {
         Vec::new()
+    }
+    /// What it keeps between evaluations, into a run's saved state under `name` (a resumed run
+    /// continues from it; probes that keep nothing save nothing).
+    fn save(&self, _s: &mut Snapshot, _name: &str) {}
+    /// Back from a saved state.
+    fn load(&mut self, _s: &mut Snapshot, _name: &str) -> Result<(), String> {
+        Ok(())
     }
 }
 

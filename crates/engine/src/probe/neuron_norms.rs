@@ -6,6 +6,7 @@
 use super::{EvalContext, Probe, ProbeSetup};
 use crate::files::ExtraTable;
 use crate::model::StackInput;
+use crate::snapshot::Snapshot;
 
 pub fn make(s: &ProbeSetup<'_>) -> Option<Box<dyn Probe>> {
     let stack = s.model.stack()?;
@@ -58,6 +59,15 @@ impl Probe for NeuronNorms {
             self.rows.push(row);
         }
         Vec::new()
+    }
+
+    fn save(&self, s: &mut Snapshot, name: &str) {
+        s.put_rows(&format!("{name}.rows"), &self.rows);
+    }
+
+    fn load(&mut self, s: &mut Snapshot, name: &str) -> Result<(), String> {
+        self.rows = s.take_rows(&format!("{name}.rows"))?;
+        Ok(())
     }
 
     fn tables(&self) -> Vec<ExtraTable> {

@@ -3,6 +3,7 @@
 //! plateaus ("hidden progress"). Made for sparse-parity runs.
 
 use super::{EvalContext, Probe, ProbeSetup};
+use crate::snapshot::Snapshot;
 use crate::task::sparse_parity::SparseParity;
 
 pub fn make(s: &ProbeSetup<'_>) -> Option<Box<dyn Probe>> {
@@ -29,5 +30,20 @@ impl Probe for Progress {
             .flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs()))
             .fold(0.0, f64::max);
         vec![d]
+    }
+
+    fn save(&self, s: &mut Snapshot, name: &str) {
+        if let Some(start) = &self.start {
+            s.put_rows(&format!("{name}.start"), start);
+        }
+    }
+
+    fn load(&mut self, s: &mut Snapshot, name: &str) -> Result<(), String> {
+        let key = format!("{name}.start");
+        self.start = match s.has(&key) {
+            true => Some(s.take_rows(&key)?),
+            false => None,
+        };
+        Ok(())
     }
 }

@@ -6,6 +6,7 @@
 
 use super::{EvalContext, Probe, ProbeSetup};
 use crate::files::ExtraTable;
+use crate::snapshot::Snapshot;
 use crate::task::addition::Addition;
 
 pub fn make(s: &ProbeSetup<'_>) -> Option<Box<dyn Probe>> {
@@ -55,6 +56,13 @@ impl Probe for Representation {
             self.snapshots.push(row);
         }
         vec![r, acc.all, acc.val]
+    }
+    fn save(&self, s: &mut Snapshot, name: &str) {
+        s.put_rows(&format!("{name}.snapshots"), &self.snapshots);
+    }
+    fn load(&mut self, s: &mut Snapshot, name: &str) -> Result<(), String> {
+        self.snapshots = s.take_rows(&format!("{name}.snapshots"))?;
+        Ok(())
     }
     fn tables(&self) -> Vec<ExtraTable> {
         let mut header = vec!["step".to_string(), "token".to_string()];

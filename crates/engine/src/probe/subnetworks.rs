@@ -27,6 +27,7 @@ use crate::files::ExtraTable;
 use crate::model::StackInput;
 use crate::ops::Activation;
 use crate::seed::{Stream, rng};
+use crate::snapshot::Snapshot as State;
 use crate::task::Features;
 use crate::task::sparse_parity::SparseParity;
 use rand::seq::SliceRandom;
@@ -452,6 +453,57 @@ impl Probe for Subnetworks {
             ),
             ("largest_neuron_final".into(), Some(at_end as f64)),
         ]);
+    }
+
+    /// The evaluations so far and each one's network (weights as the f32 they are held in).
+    fn save(&self, s: &mut State, name: &str) {
+        s.set(format!("{name}.n_eval"), self.n_eval);
+        let f = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+        let per: Vec<Vec<f64>> = self
+            .snapshots
+            .iter()
+            .map(|sn| [sn.step as f64, sn.train_acc, sn.val_acc, sn.net.c].to_vec())
+            .collect();
+        s.put_rows(&format!("{name}.snapshots"), &per);
+        for (key, pick) in [
+            ("w", (|n: &Net| &n.w[..]) as fn(&Net) -> &[f32]),
+            ("b", |n: &Net| &n.b[..]),
+            ("u", |n: &Net| &n.u[..]),
+        ] {
+            let rows: Vec<Vec<f64>> = self.snapshots.iter().map(|sn| f(pick(&sn.net))).collect();
+            s.put_rows(&format!("{name}.{key}"), &rows);
+        }
+    }
+
+    fn load(&mut self, s: &mut State, name: &str) -> Result<(), String> {
+        self.n_eval = s.get(&format!("{name}.n_eval"))?;
+        let per = s.take_rows(&format!("{name}.snapshots"))?;
+        let mut take = |key: &str| -> Result<Vec<Vec<f32>>, String> {
+            Ok(s.take_rows(&format!("{name}.{key}"))?
+                .into_iter()
+                .map(|r| r.into_iter().map(|x| x as f32).collect())
+                .collect())
+        };
+        let (w, b, u) = (take("w")?, take("b")?, take("u")?);
+        self.snapshots = per
+            .into_iter()
+            .zip(w.into_iter().zip(b).zip(u))
+            .map(|(p, ((w, b), u))| Snapshot {
+                step: p[0] as usize,
+                train_acc: p[1],
+                val_acc: p[2],
+                net: Net {
+                    w,
+                    b,
+                    u,
+                    c: p[3],
+                    d_in: self.d_in,
+                    width: self.width,
+                    act: self.act,
+                },
+            })
+            .collect();
+        Ok(())
     }
 
     fn tables(&self) -> Vec<ExtraTable> {

@@ -15,6 +15,7 @@
 
 pub mod autodiff;
 pub mod fused;
+mod resume;
 
 use crate::batch::Sampler;
 use crate::config::{Config, TrainPath};
@@ -77,7 +78,28 @@ pub struct TrainResult {
     pub wall_seconds: f64,
     /// Steps of the whole ensemble per second (each step advances every member).
     pub steps_per_second: f64,
+    /// The signal that stopped the run before its budget (its state was saved first).
+    pub interrupted_by: Option<i32>,
 }
+
+/// What a run reports while it trains and what may stop it early: the CLI's live files, saved
+/// states and signals. A plain call watches nothing (`()`).
+pub trait Watch {
+    /// After the evaluation at `step` recorded its rows; `wall` is the training time so far.
+    fn evaluated(&mut self, _trainer: &Trainer, _step: usize, _wall: f64) {}
+    /// A signal asking the run to stop after `step`, the step it is in.
+    fn interrupt(&self, _step: usize) -> Option<i32> {
+        None
+    }
+    /// Whether to save the whole state after `step` (`wall`: training time so far).
+    fn save_due(&self, _step: usize, _wall: f64) -> bool {
+        false
+    }
+    /// The whole state after a step, when due and when interrupted.
+    fn saved(&mut self, _state: crate::snapshot::Snapshot) {}
+}
+
+impl Watch for () {}
 
 /// Options that do not change results.
 #[derive(Debug, Clone, Default)]
@@ -203,6 +225,10 @@ pub struct Trainer {
     full_batch: bool,
     sampler: Sampler,
     name: String,
+    /// The step a resumed run continues after (its state was saved there).
+    done: Option<usize>,
+    /// Training time before this process (a resumed run's earlier part).
+    wall_before: f64,
 }
 
 /// The members' splits and encodings as the paths read them.
@@ -335,14 +361,27 @@ impl Trainer {
             precision,
             path,
             steps,
+            done: None,
+            wall_before: 0.0,
         })
     }
 
     /// Trains every member to its budget (or divergence).
-    pub fn run(mut self, opts: &TrainOptions) -> TrainResult {
+    pub fn run(self, opts: &TrainOptions) -> TrainResult {
+        self.run_watched(opts, &mut ())
+    }
+
+    /// [`Trainer::run`], reporting to `watch` and stopping early when it says so. A resumed
+    /// trainer ([`Trainer::load`]) continues after the step its state was saved at.
+    pub fn run_watched(mut self, opts: &TrainOptions, watch: &mut dyn Watch) -> TrainResult {
         let bar = progress_bar(opts.progress, self.steps as u64, &self.name);
+        let first = self.done.map_or(0, |d| d + 1);
+        bar.set_position(first as u64);
+        bar.reset_eta();
         let started = Instant::now();
-        for step in 0..=self.steps {
+        let wall = |before: f64| before + started.elapsed().as_secs_f64();
+        let mut interrupted_by = None;
+        for step in first..=self.steps {
             if step > 0 {
                 self.step(step);
                 if !self.members.iter().any(|m| m.active) {
@@ -352,6 +391,7 @@ impl Trainer {
             if self.evals.front() == Some(&step) {
                 self.evals.pop_front();
                 self.evaluate(step);
+                watch.evaluated(&self, step, wall(self.wall_before));
                 if !self.members.iter().any(|m| m.active) {
                     break;
                 }
@@ -359,11 +399,32 @@ impl Trainer {
             if step % 64 == 0 {
                 bar.set_position(step as u64);
             }
+            let signal = watch.interrupt(step);
+            let now = wall(self.wall_before);
+            if signal.is_some() || (step < self.steps && watch.save_due(step, now)) {
+                watch.saved(self.save(step, now));
+            }
+            if signal.is_some() {
+                interrupted_by = signal;
+                break;
+            }
         }
-        let wall = started.elapsed().as_secs_f64();
+        let wall = wall(self.wall_before);
         self.finish_probes();
         bar.finish_and_clear();
-        self.finish(wall)
+        let mut result = self.finish(wall);
+        result.interrupted_by = interrupted_by;
+        result
+    }
+
+    /// Member `m`'s metrics so far: its columns and rows.
+    pub fn metrics(&self, m: usize) -> (&[String], &[Vec<f64>]) {
+        (&self.members[m].columns, &self.members[m].rows)
+    }
+
+    /// The steps of the run.
+    pub fn steps(&self) -> usize {
+        self.steps
     }
 
     /// Optimiser step `step` (1-based; it sets the scheduled learning rates and Adam's bias
@@ -541,6 +602,7 @@ impl Trainer {
             specs: self.params.specs.clone(),
             wall_seconds: wall,
             steps_per_second: if wall > 0.0 { done as f64 / wall } else { 0.0 },
+            interrupted_by: None,
         }
     }
 }

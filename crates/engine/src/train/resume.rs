@@ -1,0 +1,107 @@
+//! A training call saved at a step and continued from there. The saved state holds everything a
+//! step reads that is not a function of the config: parameters (and the initial ones), the
+//! optimiser's moments and filter histories, each member's batch stream, record, stop or divergence
+//! and its probes' histories. Dropout masks and online batches are functions of (seed, step), and
+//! the datasets of the config, so they are rebuilt. A continued run therefore takes the same steps
+//! on the same numbers as the run that was never stopped.
+
+use super::Trainer;
+use crate::error::EngineError;
+use crate::params::Buf;
+use crate::snapshot::Snapshot;
+
+impl Trainer {
+    /// The whole state after step `step` (and its evaluation, when it had one); `wall` is the
+    /// training time so far, in seconds.
+    pub fn save(&self, step: usize, wall: f64) -> Snapshot {
+        let mut s = Snapshot::default();
+        s.set("format", "groklab training state 1");
+        s.set("step", step);
+        s.set("wall_seconds", wall);
+        s.set("members", self.members.len());
+        for (k, v) in self.params.values.iter().enumerate() {
+            s.put(format!("params.{k}"), v.to_f64(0..v.len()));
+        }
+        for (m, init) in self.initial.iter().enumerate() {
+            s.put_rows(&format!("initial.{m}"), init);
+        }
+        self.optimizer.save(&mut s);
+        self.sampler.save(&mut s);
+        for (m, member) in self.members.iter().enumerate() {
+            let at = format!("member.{m}");
+            s.set(format!("{at}.config"), member.config.to_toml());
+            s.put_rows(&format!("{at}.rows"), &member.rows);
+            s.set(format!("{at}.active"), member.active);
+            s.set_opt(format!("{at}.diverged_at"), member.diverged_at);
+            s.set_opt(format!("{at}.stopped_at"), member.stopped_at);
+            s.set(format!("{at}.last_step"), member.last_step);
+            for (i, p) in member.probes.iter().enumerate() {
+                p.save(&mut s, &format!("{at}.probe.{i}"));
+            }
+        }
+        s
+    }
+
+    /// Continues from a saved state of the same configs: returns its step and training time.
+    pub fn load(&mut self, mut s: Snapshot) -> Result<(usize, f64), EngineError> {
+        let bad = |why: String| EngineError::Resume(why);
+        let step: usize = s.get("step").map_err(bad)?;
+        let wall: f64 = s.get("wall_seconds").map_err(bad)?;
+        let members: usize = s.get("members").map_err(bad)?;
+        if members != self.members.len() {
+            return Err(bad(format!(
+                "the state holds {members} members, the run {}",
+                self.members.len()
+            )));
+        }
+        if step > self.steps {
+            return Err(bad(format!(
+                "the state is at step {step}, past the run's {} steps",
+                self.steps
+            )));
+        }
+        for (m, member) in self.members.iter().enumerate() {
+            let saved: String = s.get(&format!("member.{m}.config")).map_err(bad)?;
+            if saved != member.config.to_toml() {
+                return Err(bad(format!(
+                    "member {m}'s state was saved by another config (config.toml changed since)"
+                )));
+            }
+        }
+        self.load_parts(&mut s).map_err(bad)?;
+        self.done = Some(step);
+        self.wall_before = wall;
+        while self.evals.front().is_some_and(|&e| e <= step) {
+            self.evals.pop_front();
+        }
+        Ok((step, wall))
+    }
+
+    fn load_parts(&mut self, s: &mut Snapshot) -> Result<(), String> {
+        let precision = self.params.precision;
+        for k in 0..self.params.values.len() {
+            let v = s.take(&format!("params.{k}"))?;
+            if v.len() != self.params.values[k].len() {
+                return Err(format!("parameter {k} has another size in the state"));
+            }
+            self.params.values[k] = Buf::from_f64(v, precision);
+        }
+        for (m, init) in self.initial.iter_mut().enumerate() {
+            *init = s.take_rows(&format!("initial.{m}"))?;
+        }
+        self.optimizer.load(s, precision)?;
+        self.sampler.load(s)?;
+        for (m, member) in self.members.iter_mut().enumerate() {
+            let at = format!("member.{m}");
+            member.rows = s.take_rows(&format!("{at}.rows"))?;
+            member.active = s.get(&format!("{at}.active"))?;
+            member.diverged_at = s.get_opt(&format!("{at}.diverged_at"))?;
+            member.stopped_at = s.get_opt(&format!("{at}.stopped_at"))?;
+            member.last_step = s.get(&format!("{at}.last_step"))?;
+            for (i, p) in member.probes.iter_mut().enumerate() {
+                p.load(s, &format!("{at}.probe.{i}"))?;
+            }
+        }
+        Ok(())
+    }
+}
