@@ -55,6 +55,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e @ commands::CliError::Interrupted { .. }) => {
+            eprintln!("groklab: {e}");
+            ExitCode::from(e.code())
+        }
         Err(e) => {
             eprintln!("groklab: error: {e}");
             ExitCode::from(e.code())

@@ -18,6 +18,11 @@ use std::path::Path;
 pub enum CliError {
     Input(String),
     Work(String),
+    /// A run stopped by a signal, its state saved: exit 128 + the signal's number.
+    Interrupted {
+        message: String,
+        code: u8,
+    },
 }
 
 impl CliError {
@@ -25,6 +30,7 @@ impl CliError {
         match self {
             CliError::Input(_) => 2,
             CliError::Work(_) => 1,
+            CliError::Interrupted { code, .. } => *code,
         }
     }
 }
@@ -33,6 +39,7 @@ impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CliError::Input(m) | CliError::Work(m) => f.write_str(m),
+            CliError::Interrupted { message, .. } => f.write_str(message),
         }
     }
 }

@@ -47,7 +47,14 @@ pub fn run(a: Args) -> Result<(), CliError> {
         config.description, config.seed
     );
     let out = super::train::out_dir(a.out, a.overwrite, "quickstart".into());
-    let (summary, dir) = execute(&config, &out, &TrainOptions { progress: true })?;
+    let (summary, dir) = execute(
+        &config,
+        &out,
+        &TrainOptions {
+            progress: true,
+            interrupt: None,
+        },
+    )?;
     super::train::print_human(&summary, &dir);
 
     let data = config.dataset();
@@ -105,7 +112,14 @@ fn transformer(a: Args) -> Result<(), CliError> {
         config.description, config.seed
     );
     let out = super::train::out_dir(a.out, a.overwrite, "quickstart-transformer".into());
-    let (summary, dir) = execute(&config, &out, &TrainOptions { progress: true })?;
+    let (summary, dir) = execute(
+        &config,
+        &out,
+        &TrainOptions {
+            progress: true,
+            interrupt: None,
+        },
+    )?;
     super::train::print_human(&summary, &dir);
     let at = |s: Option<usize>| s.map_or("never".to_string(), |s| format!("step {s}"));
     eprintln!(

@@ -1,15 +1,28 @@
-//! `groklab train FILE.toml | preset NAME [--set key=value]... [--seed N] [--out DIR] [--json]`.
+//! `groklab train FILE.toml | preset NAME [--set key=value]... [--seed N] [--out DIR] [--json]`,
+//! and `groklab train --resume DIR` (or `groklab train DIR`) to continue an unfinished run.
 
 use super::{CliError, resolve};
-use groklab_engine::run::{OutDir, Summary, default_name, execute_from};
+use groklab_engine::live::Status;
+use groklab_engine::run::{OutDir, Summary, default_name, execute_from, resume, unfinished};
 use groklab_engine::train::TrainOptions;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// FILE.toml, or the word `preset` followed by a preset name (see `groklab presets`).
-    #[arg(value_name = "FILE.toml | preset NAME", required = true, num_args = 1..=2)]
+    /// FILE.toml, or the word `preset` followed by a preset name (see `groklab presets`), or the
+    /// directory of an unfinished run to continue (as --resume).
+    #[arg(
+        value_name = "FILE.toml | preset NAME | RUN_DIR",
+        required_unless_present = "resume",
+        num_args = 1..=2
+    )]
     source: Vec<String>,
+    /// Continue the unfinished run in DIR (interrupted, or killed) from its saved state
+    /// (state.safetensors): it ends as it would have without the stop, bit for bit.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["sets", "seed", "out", "overwrite", "init"])]
+    resume: Option<PathBuf>,
     /// Override a config key, e.g. --set optim.decoder.weight_decay=1.0 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
@@ -36,14 +49,33 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<(), CliError> {
-    let config = resolve(&a.source, &a.sets, a.seed)?;
-    let out = out_dir(a.out, a.overwrite, default_name(&config, &a.sets));
-    let (summary, dir) = execute_from(
-        &config,
-        &out,
-        &TrainOptions { progress: !a.quiet },
-        a.init.as_deref(),
-    )?;
+    let opts = TrainOptions {
+        progress: !a.quiet,
+        interrupt: Some(catch_signals()?),
+    };
+    // a run directory given as the source is continued, as with --resume
+    let dir_source = match a.source.as_slice() {
+        [d] if Path::new(d).is_dir() => Some(PathBuf::from(d)),
+        _ => None,
+    };
+    let explicit = a.resume.is_some();
+    let (summary, dir) = match a.resume.or(dir_source) {
+        Some(dir) => {
+            if !explicit && unfinished(&dir).is_none() {
+                return Err(CliError::Input(format!(
+                    "{} is a directory but holds no unfinished run to continue; allowed: \
+                     FILE.toml, `preset NAME`, or an unfinished run's directory",
+                    dir.display()
+                )));
+            }
+            resume(&dir, &opts)?
+        }
+        None => {
+            let config = resolve(&a.source, &a.sets, a.seed)?;
+            let out = out_dir(a.out, a.overwrite, default_name(&config, &a.sets));
+            execute_from(&config, &out, &opts, a.init.as_deref())?
+        }
+    };
     print_human(&summary, &dir);
     if a.json {
         println!(
@@ -51,7 +83,46 @@ pub fn run(a: Args) -> Result<(), CliError> {
             serde_json::to_string_pretty(&summary).map_err(|e| CliError::Work(e.to_string()))?
         );
     }
-    Ok(())
+    interrupted(&summary, &dir, &opts)
+}
+
+/// SIGINT and SIGTERM (what Slurm sends before a kill) set the returned flag to their number: the
+/// run saves its state and stops after the step it is in. A second SIGINT exits at once.
+pub fn catch_signals() -> Result<Arc<AtomicUsize>, CliError> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let flag = Arc::new(AtomicUsize::new(0));
+    let fail = |e: std::io::Error| CliError::Work(format!("cannot install signal handlers: {e}"));
+    let caught = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // the second Ctrl-C exits at once (the handler set by the first has run by then)
+    signal_hook::flag::register_conditional_shutdown(SIGINT, 130, Arc::clone(&caught))
+        .map_err(fail)?;
+    signal_hook::flag::register(SIGINT, caught).map_err(fail)?;
+    for sig in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_usize(sig, Arc::clone(&flag), sig as usize).map_err(fail)?;
+    }
+    Ok(flag)
+}
+
+/// After an interrupted run: where it is and how to continue, and exit 128 + the signal.
+fn interrupted(s: &Summary, dir: &Path, opts: &TrainOptions) -> Result<(), CliError> {
+    if s.status != Status::Interrupted {
+        return Ok(());
+    }
+    let sig = opts
+        .interrupt
+        .as_ref()
+        .map_or(2, |f| f.load(std::sync::atomic::Ordering::Relaxed));
+    let name = if sig == 15 { "SIGTERM" } else { "SIGINT" };
+    Err(CliError::Interrupted {
+        message: format!(
+            "interrupted by {name} after step {} of {}: state saved in {}; continue with: groklab train --resume {}",
+            s.steps,
+            s.budget.max(s.steps),
+            dir.join(groklab_engine::live::STATE).display(),
+            dir.display()
+        ),
+        code: 128 + sig as u8,
+    })
 }
 
 /// `--out DIR [--overwrite]`, or a fresh directory `runs/NAME`.
@@ -75,7 +146,10 @@ pub fn print_human(s: &Summary, dir: &std::path::Path) {
         "{} seed {}: {} — train acc >= {pct}% at step {}, validation at step {}; {} steps in {:.1} s ({:.0} steps/s)",
         s.name,
         s.seed,
-        s.phase.as_str(),
+        match s.status {
+            Status::Interrupted => "interrupted (phase so far)",
+            _ => s.phase.as_str(),
+        },
         step(s.steps_to_train_acc),
         step(s.steps_to_val_acc),
         s.steps,

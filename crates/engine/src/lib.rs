@@ -25,6 +25,7 @@ pub mod grad_filter;
 pub mod head;
 pub mod host;
 pub mod init;
+pub mod live;
 pub mod loss;
 pub mod memory;
 pub mod model;

@@ -11,8 +11,10 @@
 use crate::config::Config;
 use crate::error::EngineError;
 use crate::files::{csv_bytes, write_atomic};
+use crate::live::{Live, Progress, STATE, Status, read_progress, write_progress};
 use crate::params::ParamSpec;
 use crate::phase::{Phase, classify};
+use crate::snapshot::Snapshot;
 use crate::train::{MemberResult, Metrics, TrainOptions, Trainer};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -23,6 +25,9 @@ use std::path::{Path, PathBuf};
 pub struct Summary {
     pub name: String,
     pub seed: u64,
+    /// `finished`, `diverged`, or `interrupted` (by a signal; `groklab train --resume DIR`
+    /// continues it).
+    pub status: Status,
     /// First evaluated step with train accuracy at or above the threshold (null if never).
     pub steps_to_train_acc: Option<usize>,
     /// First evaluated step with validation accuracy at or above the threshold (null if never).
@@ -51,6 +56,7 @@ pub struct Summary {
 pub const SUMMARY_KEYS: &[&str] = &[
     "name",
     "seed",
+    "status",
     "steps_to_train_acc",
     "steps_to_val_acc",
     "grokking_gap",
@@ -105,6 +111,11 @@ pub fn summarise(
     Summary {
         name: config.name.clone(),
         seed: config.seed,
+        status: if r.diverged_at.is_some() {
+            Status::Diverged
+        } else {
+            Status::Finished
+        },
         steps_to_train_acc: t,
         steps_to_val_acc: v,
         grokking_gap: match (t, v) {
@@ -329,6 +340,24 @@ fn sibling(path: &Path, what: &str) -> PathBuf {
     path.with_file_name(format!(".{name}.groklab-{what}-{}", std::process::id()))
 }
 
+/// Why a directory holding an unfinished run is not taken, and how to continue that run.
+fn offer_resume(path: &Path, p: &Progress) -> String {
+    let status = serde_json::to_value(p.status)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
+    let saved = p.saved_step.map_or(", no state saved".into(), |s| {
+        format!(", state saved at step {s}")
+    });
+    format!(
+        "it holds an unfinished run ({status}, step {} of {}{saved}); continue it with `groklab \
+         train --resume {}`, or give another --out (or --overwrite to start it again)",
+        p.step,
+        p.steps,
+        path.display()
+    )
+}
+
 /// Takes the directory a run will write; refuses what it may not write (exit 2, nothing touched).
 pub fn claim(out: &OutDir) -> Result<Claimed, EngineError> {
     let refuse = |path: &Path, problem: String| EngineError::OutDir {
@@ -385,6 +414,9 @@ pub fn claim(out: &OutDir) -> Result<Claimed, EngineError> {
             entries.sort();
             if entries.is_empty() {
                 return Ok(claimed(path.clone()));
+            }
+            if let (false, Some(p)) = (*overwrite, unfinished(path)) {
+                return Err(refuse(path, offer_resume(path, &p)));
             }
             if !overwrite {
                 let shown: Vec<&str> = entries.iter().take(5).map(|e| e.0.as_str()).collect();
@@ -508,6 +540,90 @@ pub fn execute(
     execute_from(config, out, opts, None)
 }
 
+/// Writes what a run produced, finished or interrupted (then with its saved state beside it).
+fn finish(
+    dir: &Path,
+    config: &Config,
+    result: &crate::train::TrainResult,
+    mut live: Live,
+) -> Result<Summary, EngineError> {
+    if let Some(e) = live.error.take() {
+        return Err(EngineError::io(dir)(e));
+    }
+    let member = &result.members[0];
+    let mut summary = summarise(config, member, result.wall_seconds, result.steps_per_second);
+    if result.interrupted_by.is_some() {
+        summary.status = Status::Interrupted;
+    }
+    write_member(dir, config, &result.specs, member, &summary).map_err(EngineError::io(dir))?;
+    let finished = summary.status != Status::Interrupted;
+    if finished {
+        match std::fs::remove_file(dir.join(STATE)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(EngineError::io(dir)(e));
+            }
+            _ => {}
+        }
+    }
+    write_progress(
+        dir,
+        &Progress {
+            status: summary.status,
+            step: member.steps,
+            steps: config.train.steps,
+            wall_seconds: result.wall_seconds,
+            saved_step: if finished { None } else { live.saved_step() },
+        },
+    )
+    .map_err(EngineError::io(dir))?;
+    Ok(summary)
+}
+
+/// Continues the unfinished run in `dir` from its saved state (`state.safetensors`) to the end of
+/// its budget; the run ends as it would have without the stop, bit for bit.
+pub fn resume(dir: &Path, opts: &TrainOptions) -> Result<(Summary, PathBuf), EngineError> {
+    let bad = |why: String| EngineError::Resume(format!("{}: {why}", dir.display()));
+    if read_progress(dir).is_some_and(|p| p.status == Status::Finished) {
+        return Err(bad("the run there finished; nothing to resume".into()));
+    }
+    let text = std::fs::read_to_string(dir.join("config.toml"))
+        .map_err(|e| bad(format!("no config.toml to resume from ({e})")))?;
+    let config = Config::from_toml(&text, "config.toml")?;
+    let state = dir.join(STATE);
+    if !state.exists() {
+        return Err(bad(format!(
+            "no {STATE}: the run saved no state before it stopped (train.checkpoint_every sets \
+             how often it does); start it again with groklab train {} --out NEW_DIR",
+            dir.join("config.toml").display()
+        )));
+    }
+    let state = Snapshot::read(&state).map_err(|e| bad(format!("{STATE}: {e}")))?;
+    let mut trainer = Trainer::setup(std::slice::from_ref(&config))?;
+    let (step, wall) = trainer.load(state)?;
+    // metrics.csv as of the saved step: rows a killed run wrote after it are dropped
+    let (columns, rows) = trainer.metrics(0);
+    let bytes = csv_bytes(columns, rows);
+    let io = EngineError::io(dir);
+    write_atomic(&dir.join("metrics.csv"), &bytes).map_err(io)?;
+    let every = config.train.checkpoint_every;
+    let mut live = Live::new(
+        dir,
+        every,
+        opts.interrupt.clone(),
+        bytes.len(),
+        wall,
+        Some(step),
+    );
+    let result = trainer.run_watched(opts, &mut live);
+    let summary = finish(dir, &config, &result, live)?;
+    Ok((summary, dir.to_path_buf()))
+}
+
+/// Whether `dir` holds a run that stopped before its end (interrupted, or killed while running).
+pub fn unfinished(dir: &Path) -> Option<Progress> {
+    read_progress(dir).filter(|p| p.status == Status::Running || p.status == Status::Interrupted)
+}
+
 /// [`execute`] from the parameters of a checkpoint file.
 pub fn execute_from(
     config: &Config,
@@ -525,12 +641,10 @@ pub fn execute_from(
     let written = write_config(&dir, config)
         .map_err(EngineError::io(&dir))
         .and_then(|()| {
-            let result = trainer.run(opts);
-            let member = &result.members[0];
-            let summary = summarise(config, member, result.wall_seconds, result.steps_per_second);
-            write_member(&dir, config, &result.specs, member, &summary)
-                .map_err(EngineError::io(&dir))?;
-            Ok(summary)
+            let every = config.train.checkpoint_every;
+            let mut live = Live::new(&dir, every, opts.interrupt.clone(), 0, 0.0, None);
+            let result = trainer.run_watched(opts, &mut live);
+            finish(&dir, config, &result, live)
         });
     match written {
         Ok(summary) => Ok((summary, claimed.commit()?)),
@@ -550,6 +664,7 @@ mod tests {
         let mut s = Summary {
             name: "x".into(),
             seed: 0,
+            status: Status::Finished,
             steps_to_train_acc: None,
             steps_to_val_acc: None,
             grokking_gap: None,

@@ -106,6 +106,9 @@ impl Watch for () {}
 pub struct TrainOptions {
     /// Draw a progress bar on stderr.
     pub progress: bool,
+    /// Set to a signal's number by its handler: the run saves its state and stops after the step
+    /// it is in (read by [`crate::live::Live`]).
+    pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 /// Checks that configs can share one batched loop: same task, model (but for its init-only keys,
@@ -401,7 +404,7 @@ impl Trainer {
             }
             let signal = watch.interrupt(step);
             let now = wall(self.wall_before);
-            if signal.is_some() || (step < self.steps && watch.save_due(step, now)) {
+            if signal.is_some() || (step > 0 && step < self.steps && watch.save_due(step, now)) {
                 watch.saved(self.save(step, now));
             }
             if signal.is_some() {

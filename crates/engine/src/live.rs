@@ -1,0 +1,149 @@
+//! A run directory while its run trains: `metrics.csv` grows by its new rows at every evaluation
+//! (flushed, so `tail -f` and pandas read a run in progress), `progress.json` says where the run
+//! stands, and `state.safetensors` holds the whole training state, saved every
+//! `train.checkpoint_every` steps (by default every few minutes) and when a signal stops the run,
+//! for `groklab train --resume DIR`.
+
+use crate::config::CHECKPOINT_MINUTES;
+use crate::files::{csv_bytes, write_atomic};
+use crate::snapshot::Snapshot;
+use crate::train::{Trainer, Watch};
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The saved training state of an unfinished run.
+pub const STATE: &str = "state.safetensors";
+pub const PROGRESS: &str = "progress.json";
+
+/// Where a run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Running,
+    Finished,
+    Interrupted,
+    Diverged,
+}
+
+/// `progress.json`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Progress {
+    pub status: Status,
+    /// The last step whose evaluation (or, interrupted, whose update) is recorded.
+    pub step: usize,
+    /// Steps of the run.
+    pub steps: usize,
+    /// Training time so far, across resumptions.
+    pub wall_seconds: f64,
+    /// The step the saved state (`state.safetensors`) is at, if there is one.
+    pub saved_step: Option<usize>,
+}
+
+pub fn write_progress(dir: &Path, p: &Progress) -> std::io::Result<()> {
+    let json = serde_json::to_string_pretty(p).map_err(std::io::Error::other)?;
+    write_atomic(&dir.join(PROGRESS), json.as_bytes())
+}
+
+/// `progress.json` of a run directory, if it has one that reads.
+pub fn read_progress(dir: &Path) -> Option<Progress> {
+    let text = std::fs::read_to_string(dir.join(PROGRESS)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// The watcher of one run writing its directory.
+pub struct Live {
+    dir: PathBuf,
+    /// `train.checkpoint_every` (None: every few minutes).
+    every: Option<usize>,
+    /// Set to a signal's number by the handler that caught it (0: none).
+    interrupt: Option<Arc<AtomicUsize>>,
+    /// Bytes of metrics.csv already written.
+    written: usize,
+    last_save: f64,
+    saved_step: Option<usize>,
+    /// The first failure to write, reported when the run ends.
+    pub error: Option<std::io::Error>,
+}
+
+impl Live {
+    /// `written`: the bytes of metrics.csv already in place (a resumed run rewrote them).
+    pub fn new(
+        dir: &Path,
+        every: Option<usize>,
+        interrupt: Option<Arc<AtomicUsize>>,
+        written: usize,
+        wall: f64,
+        saved_step: Option<usize>,
+    ) -> Live {
+        Live {
+            dir: dir.to_path_buf(),
+            every,
+            interrupt,
+            written,
+            last_save: wall,
+            saved_step,
+            error: None,
+        }
+    }
+
+    /// The step of the last saved state.
+    pub fn saved_step(&self) -> Option<usize> {
+        self.saved_step
+    }
+
+    fn append(&mut self, t: &Trainer, step: usize, wall: f64) -> std::io::Result<()> {
+        let (columns, rows) = t.metrics(0);
+        let bytes = csv_bytes(columns, rows);
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("metrics.csv"))?;
+        f.write_all(&bytes[self.written.min(bytes.len())..])?;
+        f.flush()?;
+        self.written = bytes.len();
+        write_progress(
+            &self.dir,
+            &Progress {
+                status: Status::Running,
+                step,
+                steps: t.steps(),
+                wall_seconds: wall,
+                saved_step: self.saved_step,
+            },
+        )
+    }
+}
+
+impl Watch for Live {
+    fn evaluated(&mut self, t: &Trainer, step: usize, wall: f64) {
+        if let Err(e) = self.append(t, step, wall) {
+            self.error.get_or_insert(e);
+        }
+    }
+
+    fn interrupt(&self, _step: usize) -> Option<i32> {
+        let s = self.interrupt.as_ref()?.load(Ordering::Relaxed);
+        (s != 0).then_some(s as i32)
+    }
+
+    fn save_due(&self, step: usize, wall: f64) -> bool {
+        match self.every {
+            Some(0) => false,
+            Some(n) => step.is_multiple_of(n),
+            None => wall - self.last_save >= CHECKPOINT_MINUTES * 60.0,
+        }
+    }
+
+    fn saved(&mut self, state: Snapshot) {
+        self.last_save = state.get("wall_seconds").unwrap_or(self.last_save);
+        match state.write(&self.dir.join(STATE)) {
+            Ok(()) => self.saved_step = state.get("step").ok(),
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+}
