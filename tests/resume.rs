@@ -133,3 +133,68 @@ fn interrupted_and_killed_runs_resume_to_the_same_bytes() {
         stderr(&not)
     );
 }
+
+/// A sweep stopped by SIGTERM (a Slurm time limit) saves the chunk in training and exits 143; the
+/// same command continues it, and every run ends with the bytes of the sweep that never stopped.
+#[test]
+fn an_interrupted_sweep_resumes_its_runs_to_the_same_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    std::fs::write(
+        cwd.join("s.toml"),
+        "name = \"stop\"\nbase = \"modadd-quick\"\nseeds = [0]\n\n[set]\n\"train.steps\" = 400\n\
+         \"train.checkpoint_every\" = 50\n\"eval.every\" = 25\n\n[[axes]]\n\
+         key = \"optim.all.weight_decay\"\nvalues = [0.5, 1.0]\n",
+    )
+    .unwrap();
+    fn sweep(out: &str) -> Vec<&str> {
+        vec!["sweep", "s.toml", "--out", out, "--jobs", "1", "-q"]
+    }
+    let whole = groklab(&sweep("whole"), cwd);
+    assert!(whole.status.success(), "{}", stderr(&whole));
+    let child = Command::new(env!("CARGO_BIN_EXE_groklab"))
+        .args(sweep("cut"))
+        .current_dir(cwd)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let states = cwd.join("cut/states");
+    while std::fs::read_dir(&states).map_or(true, |mut d| d.next().is_none()) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("groklab sweep resume cut"),
+        "{}",
+        stderr(&out)
+    );
+    let resumed = groklab(&["sweep", "resume", "cut", "--jobs", "1", "-q"], cwd);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let runs = |d: &str| {
+        let mut v: Vec<_> = std::fs::read_dir(cwd.join(d).join("runs"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(runs("whole"), runs("cut"));
+    assert_eq!(runs("whole").len(), 2);
+    for r in runs("whole") {
+        same_files(
+            &cwd.join("whole/runs").join(&r),
+            &cwd.join("cut/runs").join(&r),
+        );
+    }
+    assert!(
+        std::fs::read_dir(&states).unwrap().next().is_none(),
+        "states removed"
+    );
+}

@@ -141,6 +141,7 @@ fn options(a: &Args) -> Result<Options, CliError> {
         chunk: a.chunk,
         shard,
         progress: !a.quiet,
+        interrupt: Some(super::train::catch_signals()?),
     })
 }
 
@@ -177,7 +178,19 @@ fn train(sweep: Sweep, out: &Path, a: &Args) -> Result<(), CliError> {
         );
     }
     let missing = finish(&dir, &prepared)?;
-    report(&dir, &prepared, Some(&outcome), missing, a.json)
+    report(&dir, &prepared, Some(&outcome), missing, a.json)?;
+    match outcome.interrupted_by {
+        Some(sig) => Err(CliError::Interrupted {
+            message: format!(
+                "interrupted by {}: the runs in training saved their states in {}; continue with: groklab sweep resume {}",
+                if sig == 15 { "SIGTERM" } else { "SIGINT" },
+                out.join("states").display(),
+                out.display()
+            ),
+            code: 128 + sig as u8,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Rebuilds the table, draws the diagrams and writes the page; returns how many runs are missing.

@@ -53,36 +53,34 @@ pub fn read_progress(dir: &Path) -> Option<Progress> {
     serde_json::from_str(&text).ok()
 }
 
-/// The watcher of one run writing its directory.
-pub struct Live {
-    dir: PathBuf,
-    /// `train.checkpoint_every` (None: every few minutes).
+/// Saves a training call's state to one file every `train.checkpoint_every` steps (by default
+/// every few minutes of training) and when a signal stops it: a sweep's chunk, and inside
+/// [`Live`], a run.
+pub struct Saver {
+    path: PathBuf,
+    /// `train.checkpoint_every` (None: every [`CHECKPOINT_MINUTES`] minutes).
     every: Option<usize>,
     /// Set to a signal's number by the handler that caught it (0: none).
     interrupt: Option<Arc<AtomicUsize>>,
-    /// Bytes of metrics.csv already written.
-    written: usize,
     last_save: f64,
     saved_step: Option<usize>,
     /// The first failure to write, reported when the run ends.
     pub error: Option<std::io::Error>,
 }
 
-impl Live {
-    /// `written`: the bytes of metrics.csv already in place (a resumed run rewrote them).
+impl Saver {
+    /// `wall` and `saved_step`: where a resumed call's state was saved.
     pub fn new(
-        dir: &Path,
+        path: &Path,
         every: Option<usize>,
         interrupt: Option<Arc<AtomicUsize>>,
-        written: usize,
         wall: f64,
         saved_step: Option<usize>,
-    ) -> Live {
-        Live {
-            dir: dir.to_path_buf(),
+    ) -> Saver {
+        Saver {
+            path: path.to_path_buf(),
             every,
             interrupt,
-            written,
             last_save: wall,
             saved_step,
             error: None,
@@ -92,6 +90,51 @@ impl Live {
     /// The step of the last saved state.
     pub fn saved_step(&self) -> Option<usize> {
         self.saved_step
+    }
+}
+
+impl Watch for Saver {
+    fn interrupt(&self, _step: usize) -> Option<i32> {
+        let s = self.interrupt.as_ref()?.load(Ordering::Relaxed);
+        (s != 0).then_some(s as i32)
+    }
+
+    fn save_due(&self, step: usize, wall: f64) -> bool {
+        match self.every {
+            Some(0) => false,
+            Some(n) => step.is_multiple_of(n),
+            None => wall - self.last_save >= CHECKPOINT_MINUTES * 60.0,
+        }
+    }
+
+    fn saved(&mut self, state: Snapshot) {
+        self.last_save = state.get("wall_seconds").unwrap_or(self.last_save);
+        match state.write(&self.path) {
+            Ok(()) => self.saved_step = state.get("step").ok(),
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+}
+
+/// The watcher of one run writing its directory: its rows and progress at every evaluation, its
+/// state through a [`Saver`].
+pub struct Live {
+    dir: PathBuf,
+    /// Bytes of metrics.csv already written.
+    written: usize,
+    pub saver: Saver,
+}
+
+impl Live {
+    /// `written`: the bytes of metrics.csv already in place (a resumed run rewrote them).
+    pub fn new(dir: &Path, written: usize, saver: Saver) -> Live {
+        Live {
+            dir: dir.to_path_buf(),
+            written,
+            saver,
+        }
     }
 
     fn append(&mut self, t: &Trainer, step: usize, wall: f64) -> std::io::Result<()> {
@@ -111,7 +154,7 @@ impl Live {
                 step,
                 steps: t.steps(),
                 wall_seconds: wall,
-                saved_step: self.saved_step,
+                saved_step: self.saver.saved_step,
             },
         )
     }
@@ -120,30 +163,19 @@ impl Live {
 impl Watch for Live {
     fn evaluated(&mut self, t: &Trainer, step: usize, wall: f64) {
         if let Err(e) = self.append(t, step, wall) {
-            self.error.get_or_insert(e);
+            self.saver.error.get_or_insert(e);
         }
     }
 
-    fn interrupt(&self, _step: usize) -> Option<i32> {
-        let s = self.interrupt.as_ref()?.load(Ordering::Relaxed);
-        (s != 0).then_some(s as i32)
+    fn interrupt(&self, step: usize) -> Option<i32> {
+        self.saver.interrupt(step)
     }
 
     fn save_due(&self, step: usize, wall: f64) -> bool {
-        match self.every {
-            Some(0) => false,
-            Some(n) => step.is_multiple_of(n),
-            None => wall - self.last_save >= CHECKPOINT_MINUTES * 60.0,
-        }
+        self.saver.save_due(step, wall)
     }
 
     fn saved(&mut self, state: Snapshot) {
-        self.last_save = state.get("wall_seconds").unwrap_or(self.last_save);
-        match state.write(&self.dir.join(STATE)) {
-            Ok(()) => self.saved_step = state.get("step").ok(),
-            Err(e) => {
-                self.error.get_or_insert(e);
-            }
-        }
+        self.saver.saved(state);
     }
 }

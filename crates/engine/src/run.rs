@@ -11,7 +11,7 @@
 use crate::config::Config;
 use crate::error::EngineError;
 use crate::files::{csv_bytes, write_atomic};
-use crate::live::{Live, Progress, STATE, Status, read_progress, write_progress};
+use crate::live::{Live, Progress, STATE, Saver, Status, read_progress, write_progress};
 use crate::params::ParamSpec;
 use crate::phase::{Phase, classify};
 use crate::snapshot::Snapshot;
@@ -547,7 +547,7 @@ fn finish(
     result: &crate::train::TrainResult,
     mut live: Live,
 ) -> Result<Summary, EngineError> {
-    if let Some(e) = live.error.take() {
+    if let Some(e) = live.saver.error.take() {
         return Err(EngineError::io(dir)(e));
     }
     let member = &result.members[0];
@@ -572,7 +572,11 @@ fn finish(
             step: member.steps,
             steps: config.train.steps,
             wall_seconds: result.wall_seconds,
-            saved_step: if finished { None } else { live.saved_step() },
+            saved_step: if finished {
+                None
+            } else {
+                live.saver.saved_step()
+            },
         },
     )
     .map_err(EngineError::io(dir))?;
@@ -606,14 +610,14 @@ pub fn resume(dir: &Path, opts: &TrainOptions) -> Result<(Summary, PathBuf), Eng
     let io = EngineError::io(dir);
     write_atomic(&dir.join("metrics.csv"), &bytes).map_err(io)?;
     let every = config.train.checkpoint_every;
-    let mut live = Live::new(
-        dir,
+    let saver = Saver::new(
+        &dir.join(STATE),
         every,
         opts.interrupt.clone(),
-        bytes.len(),
         wall,
         Some(step),
     );
+    let mut live = Live::new(dir, bytes.len(), saver);
     let result = trainer.run_watched(opts, &mut live);
     let summary = finish(dir, &config, &result, live)?;
     Ok((summary, dir.to_path_buf()))
@@ -642,7 +646,8 @@ pub fn execute_from(
         .map_err(EngineError::io(&dir))
         .and_then(|()| {
             let every = config.train.checkpoint_every;
-            let mut live = Live::new(&dir, every, opts.interrupt.clone(), 0, 0.0, None);
+            let saver = Saver::new(&dir.join(STATE), every, opts.interrupt.clone(), 0.0, None);
+            let mut live = Live::new(&dir, 0, saver);
             let result = trainer.run_watched(opts, &mut live);
             finish(&dir, config, &result, live)
         });

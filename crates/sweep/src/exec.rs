@@ -2,14 +2,20 @@
 //! same-shaped runs (chunks of `chunk` members, so that progress is saved as it goes), trained on
 //! `jobs` worker threads through the one training loop. Every chunk is checked (shapes, memory)
 //! before any trains. Each finished member is written at once; `sweep.csv` is rebuilt after every
-//! chunk.
+//! chunk. A chunk saves its training state to `states/` as it goes (every `train.checkpoint_every`
+//! steps, by default every few minutes) and when a signal stops the sweep; the next call
+//! continues it from there.
 
 use crate::Prepared;
 use crate::definition::RunSpec;
 use crate::dir::SweepDir;
 use crate::error::SweepError;
-use groklab_engine::train::{TrainOptions, check_fits, ensemble_key, train};
+use groklab_engine::live::Saver;
+use groklab_engine::snapshot::Snapshot;
+use groklab_engine::train::{TrainOptions, TrainResult, Trainer, check_fits, ensemble_key};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -66,6 +72,8 @@ pub struct Options {
     pub chunk: Option<usize>,
     pub shard: Option<Shard>,
     pub progress: bool,
+    /// Set to a signal's number by its handler: every chunk saves its state and the call stops.
+    pub interrupt: Option<Arc<AtomicUsize>>,
 }
 
 /// What a call did.
@@ -77,6 +85,8 @@ pub struct Outcome {
     pub already_done: usize,
     pub trained: usize,
     pub wall_seconds: f64,
+    /// The signal that stopped the call (the chunks in training saved their states).
+    pub interrupted_by: Option<i32>,
 }
 
 /// Members per ensemble when the user names none, chosen by measurement on this 2-core machine
@@ -150,6 +160,7 @@ pub fn run(dir: &SweepDir, prepared: &Prepared, opts: &Options) -> Result<Outcom
     let trained = AtomicUsize::new(0);
     let failure: Mutex<Option<SweepError>> = Mutex::new(None);
     let table = Mutex::new(());
+    let interrupted = AtomicUsize::new(0);
     let jobs = opts.jobs.max(1).min(chunks.len().max(1));
     // plain threads, not a rayon pool: a worker that is a rayon thread makes burn's own parallel
     // kernels (in the evaluations) steal from and wait on the other workers (the regression-quick
@@ -158,31 +169,40 @@ pub fn run(dir: &SweepDir, prepared: &Prepared, opts: &Options) -> Result<Outcom
         for _ in 0..jobs {
             scope.spawn(|| {
                 loop {
-                    if failure.lock().map_or(true, |f| f.is_some()) {
+                    let signalled = opts
+                        .interrupt
+                        .as_ref()
+                        .is_some_and(|f| f.load(Ordering::SeqCst) != 0);
+                    if failure.lock().map_or(true, |f| f.is_some())
+                        || interrupted.load(Ordering::SeqCst) != 0
+                        || signalled
+                    {
                         break;
                     }
                     let k = next.fetch_add(1, Ordering::SeqCst);
                     let Some(chunk) = chunks.get(k) else {
                         break;
                     };
-                    let configs: Vec<_> = chunk.iter().map(|r| r.config.clone()).collect();
-                    let done = train(&configs, &TrainOptions::default())
-                        .map_err(SweepError::from)
-                        .and_then(|result| {
-                            for (run, member) in chunk.iter().zip(&result.members) {
-                                let summary = dir.write_run(
-                                    run,
-                                    member,
-                                    &result.specs,
-                                    result.wall_seconds,
-                                    result.steps_per_second,
-                                )?;
-                                bar.set_message(format!("{} {}", run.id, summary.phase.as_str()));
-                            }
-                            Ok(())
-                        });
+                    let done = train_chunk(dir, chunk, opts).and_then(|result| {
+                        if let Some(sig) = result.interrupted_by {
+                            interrupted.store(sig as usize, Ordering::SeqCst);
+                            return Ok(false);
+                        }
+                        for (run, member) in chunk.iter().zip(&result.members) {
+                            let summary = dir.write_run(
+                                run,
+                                member,
+                                &result.specs,
+                                result.wall_seconds,
+                                result.steps_per_second,
+                            )?;
+                            bar.set_message(format!("{} {}", run.id, summary.phase.as_str()));
+                        }
+                        Ok(true)
+                    });
                     match done {
-                        Ok(()) => {
+                        Ok(false) => break,
+                        Ok(true) => {
                             trained.fetch_add(chunk.len(), Ordering::SeqCst);
                             bar.inc(chunk.len() as u64);
                             let _guard = table.lock();
@@ -213,7 +233,60 @@ pub fn run(dir: &SweepDir, prepared: &Prepared, opts: &Options) -> Result<Outcom
         already_done,
         trained: trained.into_inner(),
         wall_seconds: started.elapsed().as_secs_f64(),
+        interrupted_by: match interrupted.into_inner() {
+            0 => None,
+            s => Some(s as i32),
+        },
     })
+}
+
+/// Where a chunk keeps its training state: named after its runs, so that a call that chunks the
+/// pending runs differently starts those chunks afresh.
+fn state_path(dir: &SweepDir, chunk: &[&RunSpec]) -> PathBuf {
+    let ids: Vec<&str> = chunk.iter().map(|r| r.id.as_str()).collect();
+    let name = if ids.len() <= 8 {
+        ids.join("+")
+    } else {
+        format!("{}+..+{}-{}", ids[0], ids[ids.len() - 1], ids.len())
+    };
+    dir.path.join("states").join(format!("{name}.safetensors"))
+}
+
+/// Trains one chunk as one ensemble, from its saved state when an earlier call left one.
+fn train_chunk(
+    dir: &SweepDir,
+    chunk: &[&RunSpec],
+    opts: &Options,
+) -> Result<TrainResult, SweepError> {
+    let configs: Vec<_> = chunk.iter().map(|r| r.config.clone()).collect();
+    let path = state_path(dir, chunk);
+    let mut trainer = Trainer::setup(&configs)?;
+    let (mut wall, mut saved) = (0.0, None);
+    if let Ok(state) = Snapshot::read(&path) {
+        match trainer.load(state) {
+            Ok((step, w)) => (wall, saved) = (w, Some(step)),
+            // a state of other runs (the definition changed): train afresh
+            Err(_) => trainer = Trainer::setup(&configs)?,
+        }
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(SweepError::io(parent))?;
+    }
+    let every = configs[0].train.checkpoint_every;
+    let mut saver = Saver::new(&path, every, opts.interrupt.clone(), wall, saved);
+    let result = trainer.run_watched(&TrainOptions::default(), &mut saver);
+    if let Some(e) = saver.error {
+        return Err(SweepError::io(&path)(e));
+    }
+    if result.interrupted_by.is_none() {
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(SweepError::io(&path)(e));
+            }
+            _ => {}
+        }
+    }
+    Ok(result)
 }
 
 fn progress_bar(show: bool, len: u64, name: &str) -> indicatif::ProgressBar {

@@ -47,6 +47,12 @@ pub fn script(name: &str, dir: &Path, exe: &Path, job: &Job) -> String {
         s += &format!("#SBATCH --mem={}\n", quote(m));
     }
     s += &format!("#SBATCH --output={dir}/slurm/%A_%a.out\n");
+    // SIGTERM two minutes before the time limit reaches groklab (exec makes it the batch shell's
+    // process): the runs in training save their states and the task ends; a requeued task (after
+    // preemption, or `scontrol requeue`) runs the same command and continues from them
+    s += "#SBATCH --signal=B:TERM@120\n";
+    s += "#SBATCH --requeue\n";
+    s += "#SBATCH --open-mode=append\n";
     s += "set -euo pipefail\n";
     s += &format!(
         "exec {exe} sweep resume {dir} --shard \"${{SLURM_ARRAY_TASK_ID}}/{}\" --jobs \"${{SLURM_CPUS_PER_TASK:-1}}\" --quiet\n",
@@ -77,6 +83,7 @@ mod tests {
         assert!(s.starts_with("#!/bin/bash\n"));
         assert!(s.contains("#SBATCH --array=0-3\n"));
         assert!(s.contains("#SBATCH --partition=debug\n"));
+        assert!(s.contains("#SBATCH --signal=B:TERM@120\n") && s.contains("#SBATCH --requeue\n"));
         assert!(s.contains("#SBATCH --output='/tmp/my sweep'/slurm/%A_%a.out"));
         assert!(s.contains(
             "exec /opt/groklab sweep resume '/tmp/my sweep' --shard \"${SLURM_ARRAY_TASK_ID}/4\""
