@@ -43,6 +43,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // the commit the binary was built from, for provenance (build.rs; empty outside a checkout)
+    groklab_engine::provenance::set_commit(env!("GROKLAB_GIT_COMMIT"));
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(a) => commands::train::run(a),

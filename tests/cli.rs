@@ -142,7 +142,7 @@ fn short_run_writes_every_file_and_the_checkpoint_loads() {
     let header = metrics.lines().next().unwrap();
     assert_eq!(
         header,
-        "step,train_loss,val_loss,train_acc,val_acc,wnorm,wnorm_decoder,wnorm_embed,rqi,acc_hat,acc_hat_val"
+        "step,train_loss,val_loss,train_acc,val_acc,wnorm,wnorm_decoder,wnorm_embed,lr_decoder,lr_embed,rqi,acc_hat,acc_hat_val"
     );
     assert!(metrics.lines().last().unwrap().starts_with("300,"));
     let bytes = std::fs::read(dir.join("checkpoint.safetensors")).unwrap();
@@ -600,6 +600,24 @@ fn init_continues_a_run_from_its_checkpoint() {
         st.tensor("mlp.0.W").unwrap().data().to_vec()
     };
     assert_eq!(data(&a), data(&b));
+    // its provenance names the build, the command, the overrides and the --init file by SHA-256
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("rest/summary.json")).unwrap())
+            .unwrap();
+    let p = &summary["provenance"];
+    let sha = p["init"]["sha256"].as_str().unwrap();
+    assert_eq!(sha.len(), 64);
+    assert_eq!(p["overrides"][3], "train.steps=100", "{p}");
+    assert!(
+        p["command"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "--init"),
+        "{p}"
+    );
+    assert!(p["started"].as_str().unwrap().ends_with('Z') && p["threads"].as_u64() >= Some(1));
+    assert_eq!(p["groklab"], env!("CARGO_PKG_VERSION"));
     // another model's checkpoint: exit 2, naming the parameter, nothing written
     let o = groklab(
         &[

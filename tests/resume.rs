@@ -111,6 +111,11 @@ fn interrupted_and_killed_runs_resume_to_the_same_bytes() {
     assert!(resumed.status.success(), "{}", stderr(&resumed));
     same_files(&cwd.join("whole"), &cwd.join("term"));
     assert_eq!(progress(&cwd.join("term")).unwrap()["status"], "finished");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cwd.join("term/summary.json")).unwrap()).unwrap();
+    let resumed_at = &summary["provenance"]["resumed"];
+    assert_eq!(resumed_at.as_array().map(Vec::len), Some(1), "{summary}");
+    assert_eq!(resumed_at[0]["command"][2], "--resume");
     assert!(!cwd.join("term/state.safetensors").exists());
     let done = groklab(&["train", "--resume", "term"], cwd);
     assert_eq!(done.status.code(), Some(2));

@@ -52,7 +52,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
         &out,
         &TrainOptions {
             progress: true,
-            interrupt: None,
+            ..Default::default()
         },
     )?;
     super::train::print_human(&summary, &dir);
@@ -117,7 +117,7 @@ fn transformer(a: Args) -> Result<(), CliError> {
         &out,
         &TrainOptions {
             progress: true,
-            interrupt: None,
+            ..Default::default()
         },
     )?;
     super::train::print_human(&summary, &dir);

@@ -52,6 +52,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
     let opts = TrainOptions {
         progress: !a.quiet,
         interrupt: Some(catch_signals()?),
+        overrides: a.sets.clone(),
     };
     // a run directory given as the source is continued, as with --resume
     let dir_source = match a.source.as_slice() {
@@ -78,9 +79,12 @@ pub fn run(a: Args) -> Result<(), CliError> {
     };
     print_human(&summary, &dir);
     if a.json {
+        // summary.json, and where the run is
+        let mut v = serde_json::to_value(&summary).map_err(|e| CliError::Work(e.to_string()))?;
+        v["run_dir"] = serde_json::Value::String(dir.display().to_string());
         println!(
             "{}",
-            serde_json::to_string_pretty(&summary).map_err(|e| CliError::Work(e.to_string()))?
+            serde_json::to_string_pretty(&v).map_err(|e| CliError::Work(e.to_string()))?
         );
     }
     interrupted(&summary, &dir, &opts)

@@ -35,6 +35,7 @@ pub mod params;
 pub mod phase;
 pub mod presets;
 pub mod probe;
+pub mod provenance;
 pub mod reader;
 pub mod real;
 pub mod run;

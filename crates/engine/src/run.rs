@@ -46,6 +46,8 @@ pub struct Summary {
     pub budget: usize,
     pub wall_seconds: f64,
     pub steps_per_second: f64,
+    /// What made the run (build, command line, times, host, threads, `--init` file).
+    pub provenance: crate::provenance::Provenance,
     /// What the probes add (the sparse-parity study: memorisation epoch, subnetwork size, ...).
     #[serde(flatten)]
     pub probes: std::collections::BTreeMap<String, Option<f64>>,
@@ -69,6 +71,7 @@ pub const SUMMARY_KEYS: &[&str] = &[
     "budget",
     "wall_seconds",
     "steps_per_second",
+    "provenance",
 ];
 
 /// First step (column `step`) where `col` reaches `level`.
@@ -131,6 +134,13 @@ pub fn summarise(
         budget,
         wall_seconds,
         steps_per_second,
+        // a sweep's run: the build, host and end; a single run's writer fills in the rest
+        provenance: crate::provenance::Provenance {
+            started: String::new(),
+            ended: crate::provenance::now(),
+            command: Vec::new(),
+            ..crate::provenance::Provenance::here(&[])
+        },
         probes: r.summary.iter().cloned().collect(),
     }
 }
@@ -211,10 +221,7 @@ pub fn write_checkpoint(
     meta.insert("config".to_string(), config.to_toml());
     meta.insert("step".to_string(), step.to_string());
     meta.insert("seed".to_string(), config.seed.to_string());
-    meta.insert(
-        "producer".to_string(),
-        format!("groklab {}", env!("CARGO_PKG_VERSION")),
-    );
+    meta.insert("producer".to_string(), crate::provenance::producer());
     let out = safetensors::serialize(views, Some(meta)).map_err(std::io::Error::other)?;
     write_atomic(path, &canonical_header(out)?)
 }
@@ -546,6 +553,7 @@ fn finish(
     config: &Config,
     result: &crate::train::TrainResult,
     mut live: Live,
+    provenance: crate::provenance::Provenance,
 ) -> Result<Summary, EngineError> {
     if let Some(e) = live.saver.error.take() {
         return Err(EngineError::io(dir)(e));
@@ -555,6 +563,10 @@ fn finish(
     if result.interrupted_by.is_some() {
         summary.status = Status::Interrupted;
     }
+    summary.provenance = crate::provenance::Provenance {
+        ended: crate::provenance::now(),
+        ..provenance
+    };
     write_member(dir, config, &result.specs, member, &summary).map_err(EngineError::io(dir))?;
     let finished = summary.status != Status::Interrupted;
     if finished {
@@ -602,6 +614,16 @@ pub fn resume(dir: &Path, opts: &TrainOptions) -> Result<(Summary, PathBuf), Eng
         )));
     }
     let state = Snapshot::read(&state).map_err(|e| bad(format!("{STATE}: {e}")))?;
+    // the provenance of the run's first part, with this resumption added
+    let mut provenance = std::fs::read_to_string(dir.join("summary.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| serde_json::from_value(v["provenance"].clone()).ok())
+        .unwrap_or_else(|| crate::provenance::Provenance::here(&[]));
+    provenance.resumed.push(crate::provenance::Resumed {
+        at: crate::provenance::now(),
+        command: std::env::args().collect(),
+    });
     let mut trainer = Trainer::setup(std::slice::from_ref(&config))?;
     let (step, wall) = trainer.load(state)?;
     // metrics.csv as of the saved step: rows a killed run wrote after it are dropped
@@ -619,7 +641,7 @@ pub fn resume(dir: &Path, opts: &TrainOptions) -> Result<(Summary, PathBuf), Eng
     );
     let mut live = Live::new(dir, bytes.len(), saver);
     let result = trainer.run_watched(opts, &mut live);
-    let summary = finish(dir, &config, &result, live)?;
+    let summary = finish(dir, &config, &result, live, provenance)?;
     Ok((summary, dir.to_path_buf()))
 }
 
@@ -635,8 +657,19 @@ pub fn execute_from(
     opts: &TrainOptions,
     init: Option<&Path>,
 ) -> Result<(Summary, PathBuf), EngineError> {
+    let mut provenance = crate::provenance::Provenance::here(&opts.overrides);
     let start = match init {
-        Some(path) => Some(read_checkpoint(path, config.build_model().specs())?),
+        Some(path) => {
+            let params = read_checkpoint(path, config.build_model().specs())?;
+            provenance.init =
+                Some(
+                    crate::provenance::FileHash::of(path).map_err(|e| EngineError::Init {
+                        path: path.to_path_buf(),
+                        problem: format!("cannot read it ({e})"),
+                    })?,
+                );
+            Some(params)
+        }
         None => None,
     };
     let trainer = Trainer::setup_from(std::slice::from_ref(config), start.map(|p| vec![p]))?;
@@ -649,7 +682,7 @@ pub fn execute_from(
             let saver = Saver::new(&dir.join(STATE), every, opts.interrupt.clone(), 0.0, None);
             let mut live = Live::new(&dir, 0, saver);
             let result = trainer.run_watched(opts, &mut live);
-            finish(&dir, config, &result, live)
+            finish(&dir, config, &result, live, provenance)
         });
     match written {
         Ok(summary) => Ok((summary, claimed.commit()?)),
@@ -682,6 +715,7 @@ mod tests {
             budget: 0,
             wall_seconds: 0.0,
             steps_per_second: 0.0,
+            provenance: Default::default(),
             probes: Default::default(),
         };
         let keys = |s: &Summary| -> Vec<String> {

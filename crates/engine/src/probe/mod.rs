@@ -10,6 +10,7 @@ pub mod attention;
 pub mod embedding_dim;
 pub mod fourier;
 pub mod layer_norms;
+pub mod learning_rate;
 pub mod linear_theory;
 pub mod loss_accuracy;
 pub mod neuron_norms;
@@ -42,6 +43,7 @@ pub type MakeProbe = fn(&ProbeSetup<'_>) -> Option<Box<dyn Probe>>;
 pub const PROBES: &[MakeProbe] = &[
     loss_accuracy::make,
     weight_norms::make,
+    learning_rate::make,
     representation::make,
     linear_theory::make,
     subnetworks::make,

@@ -109,6 +109,8 @@ pub struct TrainOptions {
     /// Set to a signal's number by its handler: the run saves its state and stops after the step
     /// it is in (read by [`crate::live::Live`]).
     pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
+    /// The `--set` overrides of the command, for the run's provenance.
+    pub overrides: Vec<String>,
 }
 
 /// Checks that configs can share one batched loop: same task, model (but for its init-only keys,
