@@ -40,11 +40,25 @@ enum Command {
     /// Reproduce the figures of a paper: simulations beside theory, as CSV and SVG.
     #[command(subcommand)]
     Repro(commands::repro::Repro),
+    /// Runs side by side: one metric of every run overlaid in one SVG, their summaries in a table.
+    Compare(commands::compare::Args),
 }
 
 fn main() -> ExitCode {
     // the commit the binary was built from, for provenance (build.rs; empty outside a checkout)
     groklab_engine::provenance::set_commit(env!("GROKLAB_GIT_COMMIT"));
+    // `groklab ... --json | head`: a reader that closed the pipe ends the output, not in a panic
+    // (ripgrep's manners); every other panic keeps the default report
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if info
+            .payload_as_str()
+            .is_some_and(|m| m.contains("failed printing to stdout") && m.contains("Broken pipe"))
+        {
+            std::process::exit(0);
+        }
+        default_hook(info);
+    }));
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(a) => commands::train::run(a),
@@ -54,6 +68,7 @@ fn main() -> ExitCode {
         Command::Quickstart(a) => commands::quickstart::run(a),
         Command::Report(a) => commands::report::run(a),
         Command::Repro(r) => commands::repro::run(r),
+        Command::Compare(a) => commands::compare::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

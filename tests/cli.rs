@@ -652,3 +652,115 @@ fn init_continues_a_run_from_its_checkpoint() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+/// The messages a new user meets first: a mistyped optimiser group names the groups there are, a
+/// sweep preset given to `train` (and a run preset to `sweep`) says which command takes it, and
+/// `sweep --set` overrides every run and is kept in the sweep's definition.
+#[test]
+fn wrong_turns_say_the_right_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = groklab(
+        &[
+            "train",
+            "preset",
+            "liu2022-toy",
+            "--set",
+            "optim.decoderr.lr=0.1",
+            "--out",
+            "x",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("optim.decoderr")
+            && e.contains("did you mean `decoder`")
+            && e.contains("params"),
+        "{e}"
+    );
+    let o = groklab(
+        &["train", "preset", "liu2022-phase-regression-quick"],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("groklab sweep preset liu2022-phase-regression-quick"));
+    let o = groklab(&["sweep", "preset", "liu2022-toy"], tmp.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("groklab train preset liu2022-toy"));
+    assert!(!tmp.path().join("x").exists() && !tmp.path().join("sweeps").exists());
+    let o = groklab(
+        &[
+            "sweep",
+            "preset",
+            "liu2022-phase-regression-quick",
+            "--set",
+            "train.steps=30",
+            "--out",
+            "s",
+            "-q",
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let def = std::fs::read_to_string(tmp.path().join("s/sweep.toml")).unwrap();
+    assert!(def.contains("\"train.steps\" = 30"), "{def}");
+    let cfg = std::fs::read_to_string(tmp.path().join("s/runs/r0000/config.toml")).unwrap();
+    assert!(cfg.contains("steps = 30"), "{cfg}");
+    let o = groklab(
+        &["sweep", "resume", "s", "--set", "train.steps=40"],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// `groklab compare`: two runs' metric in one SVG, their summaries in compare.csv and index.html;
+/// a metric one of them lacks exits 2 and writes nothing.
+#[test]
+fn compare_overlays_runs_and_tabulates_their_summaries() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (seed, out) in [("0", "a"), ("1", "b")] {
+        let o = groklab(
+            &[
+                "train",
+                "preset",
+                "liu2022-toy",
+                "--set",
+                "train.steps=200",
+                "--seed",
+                seed,
+                "--out",
+                out,
+                "-q",
+            ],
+            tmp.path(),
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let o = groklab(
+        &[
+            "compare", "a", "b", "--metric", "rqi", "--out", "c", "--json",
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = json(&o);
+    assert_eq!(rows.as_array().map(Vec::len), Some(2));
+    assert_eq!(rows[1]["seed"], "1");
+    let svg = std::fs::read_to_string(tmp.path().join("c/compare_rqi.svg")).unwrap();
+    assert!(
+        svg.contains(">\na\n<") && svg.contains(">\nb\n<"),
+        "both runs in the legend"
+    );
+    let csv = std::fs::read_to_string(tmp.path().join("c/compare.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3);
+    assert!(csv.starts_with("run,dir,name,seed,status,phase,steps_to_train_acc"));
+    assert!(tmp.path().join("c/index.html").exists());
+    let o = groklab(
+        &["compare", "a", "b", "--metric", "nope", "--out", "d"],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--metric") && stderr(&o).contains("val_acc"));
+    assert!(!tmp.path().join("d").exists());
+}

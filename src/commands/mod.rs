@@ -1,5 +1,6 @@
 //! One module per subcommand; shared error type and config resolution.
 
+pub mod compare;
 pub mod presets;
 pub mod quickstart;
 pub mod report;
@@ -82,6 +83,13 @@ pub fn render_atomic(
 pub fn load_source(source: &[String]) -> Result<(toml::Table, String), CliError> {
     match source {
         [word, name] if word == "preset" => {
+            if groklab_engine::presets::text(name).is_none()
+                && groklab_sweep::presets::text(name).is_some()
+            {
+                return Err(CliError::Input(format!(
+                    "`{name}` is a sweep preset, not a run preset: run it with `groklab sweep preset {name}`"
+                )));
+            }
             let text = groklab_engine::presets::text(name)
                 .ok_or_else(|| groklab_engine::presets::unknown(name))?;
             let table = text

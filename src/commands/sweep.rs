@@ -31,6 +31,10 @@ pub struct Args {
     /// Require --out to hold this sweep already, and continue it.
     #[arg(long)]
     resume: bool,
+    /// Override a config key of every run, as `train --set` (repeatable); part of the sweep's
+    /// definition, so `sweep resume` keeps it.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
     /// Run only shard I of N (run i belongs to shard i mod N); `--shard /N` takes I from SLURM_ARRAY_TASK_ID.
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
@@ -76,11 +80,16 @@ pub fn run(a: Args) -> Result<(), CliError> {
         }
         [w, d] if w == "merge" => merge(Path::new(d), a.json),
         [w, d] if w == "resume" => {
+            if !a.sets.is_empty() {
+                return Err(CliError::Input(
+                    "invalid option `--set` with `sweep resume`: a resumed sweep keeps its stored definition (give --set to a new sweep)".into(),
+                ));
+            }
             let (_, sweep) = SweepDir::resume(Path::new(d))?;
             train(sweep, Path::new(d), &a)
         }
         [w, rest @ ..] if w == "slurm" => {
-            let sweep = load(rest)?;
+            let sweep = load(rest)?.with_sets(&a.sets)?;
             let out = a.out.clone().ok_or_else(|| {
                 CliError::Input(
                     "`groklab sweep slurm` needs --out DIR (the sweep directory every task writes)"
@@ -90,7 +99,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
             submit_script(sweep, &out, &a)
         }
         words => {
-            let sweep = load(words)?;
+            let sweep = load(words)?.with_sets(&a.sets)?;
             let out = match &a.out {
                 Some(o) => o.clone(),
                 None => dir::default_dir(&sweep),
@@ -109,7 +118,14 @@ pub fn run(a: Args) -> Result<(), CliError> {
 /// A sweep from `FILE.toml` or `preset NAME`.
 fn load(words: &[String]) -> Result<Sweep, CliError> {
     match words {
-        [p, name] if p == "preset" => Ok(presets::load(name)?),
+        [p, name] if p == "preset" => {
+            if presets::text(name).is_none() && groklab_engine::presets::text(name).is_some() {
+                return Err(CliError::Input(format!(
+                    "`{name}` is a run preset, not a sweep preset: train it with `groklab train preset {name}`"
+                )));
+            }
+            Ok(presets::load(name)?)
+        }
         [file] => {
             let path = Path::new(file);
             let text = std::fs::read_to_string(path)

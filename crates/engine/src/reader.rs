@@ -297,6 +297,11 @@ impl Reader {
         self.table.get(key)
     }
 
+    /// The keys still in this table.
+    pub fn keys(&self) -> Vec<String> {
+        self.table.keys().cloned().collect()
+    }
+
     /// Every entry of this table with its path, for tables whose keys are the user's (such as
     /// `[model.init]`'s parameter names).
     pub fn entries(self) -> (String, Vec<(String, Value)>) {
@@ -355,6 +360,18 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Applies `key.path=value` overrides to a document. The value is read as TOML (so `1e-3`, `[1, 2]`,
 /// `"adam"` and `true` keep their types); a bare word that is not valid TOML is taken as a string.
 pub fn apply_override(doc: &mut Table, spec: &str) -> Result<(), ConfigError> {
+    let (path, value) = parse_override(spec)?;
+    set(doc, &path, value).map_err(|e| match e {
+        ConfigError::Parse { message, .. } => ConfigError::Parse {
+            source: format!("--set {spec}"),
+            message,
+        },
+        other => other,
+    })
+}
+
+/// `key.path=value` as its dotted key and its TOML value (a bare word is a string).
+pub fn parse_override(spec: &str) -> Result<(String, Value), ConfigError> {
     let bad = |message: &str| ConfigError::Parse {
         source: format!("--set {spec}"),
         message: message.into(),
@@ -372,10 +389,7 @@ pub fn apply_override(doc: &mut Table, spec: &str) -> Result<(), ConfigError> {
         Ok(mut t) => t.remove("v").unwrap_or(Value::String(String::new())),
         Err(_) => Value::String(raw.trim().to_string()),
     };
-    set(doc, path, value).map_err(|e| match e {
-        ConfigError::Parse { message, .. } => bad(&message),
-        other => other,
-    })
+    Ok((path.to_string(), value))
 }
 
 /// Sets `key.path` to `value` in a document, creating tables on the way.

@@ -61,7 +61,8 @@ document.querySelectorAll('table.sortable').forEach(function (table) {
 });
 "#;
 
-fn page(title: &str, body: &str, script: bool) -> String {
+/// A whole page: `body` under `title`, with the sorting script when `script`.
+pub fn page(title: &str, body: &str, script: bool) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
 <link rel=\"icon\" href=\"data:,\"><style>{STYLE}</style></head>\n<body>\n{body}\n{}</body></html>\n",

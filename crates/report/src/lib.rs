@@ -2,6 +2,7 @@
 //! series of numbers, and [`table`] reads the CSV files that runs and sweeps write, so
 //! `groklab report DIR` can redraw any run or sweep and write its page.
 
+pub mod compare;
 pub mod files;
 pub mod html;
 pub mod plot;

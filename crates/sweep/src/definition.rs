@@ -215,6 +215,21 @@ impl Sweep {
     }
 
     /// Number of runs.
+    /// The sweep with `--set key=value` overrides for every run, after its own `set` (a key it
+    /// sets already takes the new value).
+    pub fn with_sets(mut self, sets: &[String]) -> Result<Sweep, SweepError> {
+        for spec in sets {
+            let (key, value) = groklab_engine::reader::parse_override(spec)?;
+            match self.set.iter_mut().find(|(k, _)| *k == key) {
+                Some(entry) => entry.1 = value,
+                None => self.set.push((key, value)),
+            }
+        }
+        // every run must still read (the expansion checks each one)
+        self.expand()?;
+        Ok(self)
+    }
+
     pub fn len(&self) -> usize {
         self.axes.iter().map(|a| a.values.len()).product::<usize>() * self.seeds.len()
     }

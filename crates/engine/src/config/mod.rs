@@ -294,7 +294,29 @@ impl Config {
         task.check_student(built.dense_stack().as_ref())?;
         let loss = read_loss(r.table("loss")?, &*built)?;
         let mut optim = std::collections::BTreeMap::new();
-        for (group, gr) in r.tables("optim")? {
+        let groups = r.tables("optim")?;
+        let named: Vec<String> = groups
+            .iter()
+            .filter(|(_, g)| g.peek("params").is_some())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for (group, gr) in groups {
+            // a group without `params` is most often a typo for an existing group (--set
+            // optim.decoderr.lr=...): name the groups there are
+            if gr.peek("params").is_none() && !named.is_empty() {
+                return Err(ConfigError::Invalid {
+                    key: format!("optim.{group}"),
+                    value: format!("a group with no `params` ({})", gr.keys().join(", ")),
+                    allowed: format!(
+                        "an existing group: {}{}; a new group needs `optim.{group}.params` too \
+                         (the parameter-name prefixes it covers)",
+                        named.join(", "),
+                        crate::reader::nearest(&group, &named)
+                            .or_else(|| (named.len() == 1).then(|| named[0].clone()))
+                            .map_or(String::new(), |n| format!(" (did you mean `{n}`?)"))
+                    ),
+                });
+            }
             optim.insert(group, read_group(gr)?);
         }
         let train = read_train(r.table("train")?, task.n_train())?;
