@@ -93,8 +93,9 @@ pub fn summarise(
     steps_per_second: f64,
 ) -> Summary {
     let thr = config.phase.acc_threshold;
-    let t = first_reaching(&r.metrics, "train_acc", thr);
-    let v = first_reaching(&r.metrics, "val_acc", thr);
+    // exact to the step where the trainer refined them, else the first evaluation at the level
+    let t = r.crossings[0].or_else(|| first_reaching(&r.metrics, "train_acc", thr));
+    let v = r.crossings[1].or_else(|| first_reaching(&r.metrics, "val_acc", thr));
     let budget = config.budget();
     let phase = classify(t, v, budget, config.phase.gap, r.diverged_at.is_some());
     let mut fin = std::collections::BTreeMap::new();

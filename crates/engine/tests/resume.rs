@@ -49,6 +49,7 @@ fn same(a: &TrainResult, b: &TrainResult, what: &str) {
             assert_eq!(flat(&t.rows), flat(&u.rows), "{what}: {}", t.file);
         }
         assert_eq!(x.steps, y.steps, "{what}: steps");
+        assert_eq!(x.crossings, y.crossings, "{what}: crossings");
         assert_eq!(x.stopped_at, y.stopped_at, "{what}: stop");
         assert_eq!(x.diverged_at, y.diverged_at, "{what}: divergence");
     }

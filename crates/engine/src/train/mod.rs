@@ -14,6 +14,7 @@
 //! turns NaN or infinite is frozen and recorded as diverged; the others go on.
 
 pub mod autodiff;
+mod crossing;
 pub mod fused;
 mod resume;
 
@@ -62,6 +63,9 @@ pub struct MemberResult {
     pub stopped_at: Option<usize>,
     /// Steps actually taken.
     pub steps: usize,
+    /// The first step at which train and validation accuracy reached the phase threshold, exact
+    /// to the step (see `train/crossing.rs`); None where they never did.
+    pub crossings: [Option<usize>; 2],
     /// Final parameters of this member, in spec order.
     pub final_params: Vec<Vec<f64>>,
     /// Initial parameters of this member, in spec order (to restart or replay the run elsewhere).
@@ -183,6 +187,8 @@ struct Member {
     /// The evaluation at which `train.stop` stopped the member.
     stopped_at: Option<usize>,
     last_step: usize,
+    /// First steps at the phase threshold: train, validation accuracy.
+    crossings: [Option<usize>; 2],
 }
 
 impl Member {
@@ -234,6 +240,9 @@ pub struct Trainer {
     done: Option<usize>,
     /// Training time before this process (a resumed run's earlier part).
     wall_before: f64,
+    /// The state at the last evaluation (its step), kept while a crossing is pending: a crossing
+    /// found at the next evaluation is refined from it.
+    prev: Option<(usize, crate::snapshot::Snapshot)>,
 }
 
 /// The members' splits and encodings as the paths read them.
@@ -300,6 +309,7 @@ impl Trainer {
                     diverged_at: None,
                     stopped_at: None,
                     last_step: 0,
+                    crossings: [None; 2],
                 }
             })
             .collect();
@@ -368,6 +378,7 @@ impl Trainer {
             steps,
             done: None,
             wall_before: 0.0,
+            prev: None,
         })
     }
 
@@ -396,6 +407,7 @@ impl Trainer {
             if self.evals.front() == Some(&step) {
                 self.evals.pop_front();
                 self.evaluate(step);
+                self.refine_crossings(step);
                 watch.evaluated(&self, step, wall(self.wall_before));
                 if !self.members.iter().any(|m| m.active) {
                     break;
@@ -597,6 +609,7 @@ impl Trainer {
                 diverged_at: member.diverged_at,
                 stopped_at: member.stopped_at,
                 steps: member.last_step,
+                crossings: member.crossings,
                 final_params: params.member_view(m).all(),
                 initial_params: initial,
                 summary: member.probes.iter().flat_map(|p| p.summary()).collect(),

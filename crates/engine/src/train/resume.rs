@@ -19,27 +19,77 @@ impl Trainer {
         s.set("step", step);
         s.set("wall_seconds", wall);
         s.set("members", self.members.len());
-        for (k, v) in self.params.values.iter().enumerate() {
-            s.put(format!("params.{k}"), v.to_f64(0..v.len()));
-        }
+        self.save_bare(&mut s, "");
         for (m, init) in self.initial.iter().enumerate() {
             s.put_rows(&format!("initial.{m}"), init);
         }
-        self.optimizer.save(&mut s);
-        self.sampler.save(&mut s);
         for (m, member) in self.members.iter().enumerate() {
             let at = format!("member.{m}");
             s.set(format!("{at}.config"), member.config.to_toml());
             s.put_rows(&format!("{at}.rows"), &member.rows);
-            s.set(format!("{at}.active"), member.active);
-            s.set_opt(format!("{at}.diverged_at"), member.diverged_at);
-            s.set_opt(format!("{at}.stopped_at"), member.stopped_at);
-            s.set(format!("{at}.last_step"), member.last_step);
+            s.set_opt(format!("{at}.train_crossing"), member.crossings[0]);
+            s.set_opt(format!("{at}.val_crossing"), member.crossings[1]);
             for (i, p) in member.probes.iter().enumerate() {
                 p.save(&mut s, &format!("{at}.probe.{i}"));
             }
         }
+        // the state at the last evaluation, which a crossing found at the next one is refined from
+        if let Some((at, prev)) = &self.prev {
+            s.set("prev.step", at);
+            for (k, v) in &prev.arrays {
+                s.put(format!("prev.{k}"), v.clone());
+            }
+            for (k, v) in &prev.fields {
+                s.set(format!("prev.{k}"), v);
+            }
+        }
         s
+    }
+
+    /// What replaying steps needs, under `prefix`: the parameters, the optimiser, the batch
+    /// streams and each member's flags.
+    pub(super) fn save_bare(&self, s: &mut Snapshot, prefix: &str) {
+        let mut b = Snapshot::default();
+        for (k, v) in self.params.values.iter().enumerate() {
+            b.put(format!("params.{k}"), v.to_f64(0..v.len()));
+        }
+        self.optimizer.save(&mut b);
+        self.sampler.save(&mut b);
+        for (m, member) in self.members.iter().enumerate() {
+            let at = format!("member.{m}");
+            b.set(format!("{at}.active"), member.active);
+            b.set_opt(format!("{at}.diverged_at"), member.diverged_at);
+            b.set_opt(format!("{at}.stopped_at"), member.stopped_at);
+            b.set(format!("{at}.last_step"), member.last_step);
+        }
+        for (k, v) in b.arrays {
+            s.put(format!("{prefix}{k}"), v);
+        }
+        for (k, v) in b.fields {
+            s.set(format!("{prefix}{k}"), v);
+        }
+    }
+
+    /// Back from [`Trainer::save_bare`] (without its prefix).
+    pub(super) fn load_bare(&mut self, s: &mut Snapshot) -> Result<(), String> {
+        let precision = self.params.precision;
+        for k in 0..self.params.values.len() {
+            let v = s.take(&format!("params.{k}"))?;
+            if v.len() != self.params.values[k].len() {
+                return Err(format!("parameter {k} has another size in the state"));
+            }
+            self.params.values[k] = Buf::from_f64(v, precision);
+        }
+        self.optimizer.load(s, precision)?;
+        self.sampler.load(s)?;
+        for (m, member) in self.members.iter_mut().enumerate() {
+            let at = format!("member.{m}");
+            member.active = s.get(&format!("{at}.active"))?;
+            member.diverged_at = s.get_opt(&format!("{at}.diverged_at"))?;
+            member.stopped_at = s.get_opt(&format!("{at}.stopped_at"))?;
+            member.last_step = s.get(&format!("{at}.last_step"))?;
+        }
+        Ok(())
     }
 
     /// Continues from a saved state of the same configs: returns its step and training time.
@@ -78,26 +128,36 @@ impl Trainer {
     }
 
     fn load_parts(&mut self, s: &mut Snapshot) -> Result<(), String> {
-        let precision = self.params.precision;
-        for k in 0..self.params.values.len() {
-            let v = s.take(&format!("params.{k}"))?;
-            if v.len() != self.params.values[k].len() {
-                return Err(format!("parameter {k} has another size in the state"));
+        // the previous evaluation's state first: its names carry a prefix
+        self.prev = match s.get_opt::<usize>("prev.step")? {
+            Some(at) => {
+                let mut prev = Snapshot::default();
+                for (k, v) in std::mem::take(&mut s.arrays) {
+                    match k.strip_prefix("prev.") {
+                        Some(name) => prev.put(name, v),
+                        None => s.put(k, v),
+                    }
+                }
+                for (k, v) in s.fields.clone() {
+                    if let Some(name) = k.strip_prefix("prev.") {
+                        prev.set(name, v);
+                    }
+                }
+                Some((at, prev))
             }
-            self.params.values[k] = Buf::from_f64(v, precision);
-        }
+            None => None,
+        };
+        self.load_bare(s)?;
         for (m, init) in self.initial.iter_mut().enumerate() {
             *init = s.take_rows(&format!("initial.{m}"))?;
         }
-        self.optimizer.load(s, precision)?;
-        self.sampler.load(s)?;
         for (m, member) in self.members.iter_mut().enumerate() {
             let at = format!("member.{m}");
             member.rows = s.take_rows(&format!("{at}.rows"))?;
-            member.active = s.get(&format!("{at}.active"))?;
-            member.diverged_at = s.get_opt(&format!("{at}.diverged_at"))?;
-            member.stopped_at = s.get_opt(&format!("{at}.stopped_at"))?;
-            member.last_step = s.get(&format!("{at}.last_step"))?;
+            member.crossings = [
+                s.get_opt(&format!("{at}.train_crossing"))?,
+                s.get_opt(&format!("{at}.val_crossing"))?,
+            ];
             for (i, p) in member.probes.iter_mut().enumerate() {
                 p.load(s, &format!("{at}.probe.{i}"))?;
             }
