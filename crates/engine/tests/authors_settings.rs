@@ -96,10 +96,16 @@ fn the_l1_term_per_entry_is_its_coefficient_over_the_groups_entries() {
 /// `loss.precision = "f64"` trains on both paths, to the same losses (f32 models, 1e-4 relative).
 #[test]
 fn f64_cross_entropy_trains_on_both_paths() {
+    for kind in ["cross-entropy", "stablemax"] {
+        f64_loss_trains_on_both_paths(kind);
+    }
+}
+
+fn f64_loss_trains_on_both_paths(kind: &str) {
     use groklab_engine::train::{TrainOptions, train};
     let c = modular("")
         .with(&[
-            ("loss.kind", Value::String("cross-entropy".into())),
+            ("loss.kind", Value::String(kind.into())),
             ("loss.precision", Value::String("f64".into())),
             ("train.steps", Value::Integer(20)),
             ("eval.log_points", Value::Integer(0)),

@@ -108,12 +108,91 @@ fn gallery(dir: &Path, prefix: &str) -> String {
     format!("<div class=\"plots\">\n{imgs}</div>\n")
 }
 
+/// A number as a reader takes it in: whole numbers as they are, others to 4 significant digits.
+pub fn sig(v: f64) -> String {
+    if !v.is_finite() || (v.fract() == 0.0 && v.abs() < 1e15) {
+        return format!("{v}");
+    }
+    let mag = v.abs().log10().floor() as i32;
+    if !(-3..6).contains(&mag) {
+        return format!("{v:.3e}");
+    }
+    let decimals = (3 - mag).max(0) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// A cell's text, rounded when it is a number.
+fn shown_cell(cell: &str) -> String {
+    match cell.parse::<f64>() {
+        Ok(v) if cell.contains('.') || cell.contains('e') => sig(v),
+        _ => cell.to_string(),
+    }
+}
+
+/// What a summary field or metrics column means (shown on hover); None for the unknown ones.
+pub fn meaning(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "status" => "finished, diverged, or interrupted (continue with groklab train --resume DIR)",
+        "steps_to_train_acc" => {
+            "first step with training accuracy at the phase threshold, exact to the step"
+        }
+        "steps_to_val_acc" => {
+            "first step with validation accuracy at the phase threshold, exact to the step"
+        }
+        "grokking_gap" => "steps_to_val_acc - steps_to_train_acc",
+        "phase" => {
+            "comprehension, grokking (gap >= phase.gap), memorization, confusion or diverged (Liu et al. 2022)"
+        }
+        "final" => "the last evaluation's metrics",
+        "steps" => "optimiser steps taken",
+        "diverged_at" => "the step whose loss was first not finite",
+        "stopped_at" => "the evaluation at which train.stop stopped the run",
+        "acc_threshold" => {
+            "phase.acc_threshold: the accuracy the steps_to_* fields and the phase use"
+        }
+        "budget" => "the step budget the phase is judged within",
+        "wall_seconds" => "training time in seconds, across resumptions",
+        "steps_per_second" => "steps over training time",
+        "provenance" => {
+            "the groklab build, command line, overrides, times, host, threads and --init file"
+        }
+        "seed" => "the seed of the split, the initialisation and the batch order",
+        "train_loss" | "val_loss" => "the config's loss over the whole split",
+        "train_acc" | "val_acc" => "accuracy over the whole split",
+        "wnorm" => "L2 norm of all parameters",
+        "rqi" => "representation quality index (Liu et al. 2022)",
+        "acc_hat" => "accuracy predicted from the embeddings' parallelograms (Liu et al. 2022)",
+        "softmax_collapse" => {
+            "fraction of training samples whose float32 softmax is exactly one-hot"
+        }
+        "eff_dim" => "effective dimension of the operand embeddings",
+        "key_power" => "share of the embeddings' power in the 5 key frequencies",
+        "restricted_loss" | "excluded_loss" => {
+            "training loss of the logits kept to / without the key frequencies (Nanda et al.)"
+        }
+        _ => return None,
+    })
+}
+
+/// A header cell with its meaning on hover, where known.
+fn th(key: &str) -> String {
+    match meaning(key) {
+        Some(m) => format!("<th title=\"{}\">{}</th>", esc(m), esc(key)),
+        None => format!("<th>{}</th>", esc(key)),
+    }
+}
+
 /// An HTML table of a CSV table; `link` turns a row's first cell into a link.
 fn html_table(t: &Table, link: impl Fn(&str) -> Option<String>) -> String {
     let phase_col = t.headers.iter().position(|h| h == "phase");
     let mut s = String::from("<table class=\"sortable\"><thead><tr>");
     for h in &t.headers {
-        s += &format!("<th>{}</th>", esc(h));
+        s += &th(h);
     }
     s += "</tr></thead><tbody>\n";
     for row in &t.text {
@@ -125,9 +204,15 @@ fn html_table(t: &Table, link: impl Fn(&str) -> Option<String>) -> String {
             };
             let shown = match (k, link(cell)) {
                 (0, Some(href)) => format!("<a href=\"{}\">{}</a>", esc(&href), esc(cell)),
-                _ => esc(cell),
+                _ => esc(&shown_cell(cell)),
             };
-            s += &format!("<td{class}>{shown}</td>");
+            // a rounded number keeps its full value on hover
+            let full = if shown_cell(cell) != *cell {
+                format!(" title=\"{}\"", esc(cell))
+            } else {
+                String::new()
+            };
+            s += &format!("<td{class}{full}>{shown}</td>");
         }
         s += "</tr>\n";
     }
@@ -146,19 +231,23 @@ pub fn run_page(dir: &Path) -> Result<PathBuf, String> {
     if let Some(o) = summary.as_object() {
         body += "<h2>Summary</h2>\n<table><tbody>\n";
         for (k, v) in o {
-            let shown = match v {
-                Json::Object(m) => m
-                    .iter()
-                    .map(|(a, b)| format!("{a} = {b}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+            let value = |v: &Json| match v {
+                Json::Number(n) => n.as_f64().map_or(n.to_string(), sig),
                 Json::Null => "-".into(),
                 Json::String(s) => s.clone(),
                 other => other.to_string(),
             };
+            let shown = match v {
+                Json::Object(m) => m
+                    .iter()
+                    .map(|(a, b)| format!("{a} = {}", value(b)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                other => value(other),
+            };
             body += &format!(
-                "<tr><th>{}</th><td style=\"text-align:left\">{}</td></tr>\n",
-                esc(k),
+                "<tr>{}<td style=\"text-align:left\">{}</td></tr>\n",
+                th(k),
                 esc(&shown)
             );
         }
@@ -249,6 +338,19 @@ pub fn sweep_page(dir: &Path) -> Result<PathBuf, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_round_to_four_significant_digits() {
+        assert_eq!(sig(0.987654321), "0.9877");
+        assert_eq!(sig(76.38064), "76.38");
+        assert_eq!(sig(1234.5678), "1235");
+        assert_eq!(sig(3.0), "3");
+        assert_eq!(sig(2.5e-7), "2.500e-7");
+        assert_eq!(shown_cell("0.000123456"), "1.235e-4");
+        assert_eq!(shown_cell("0.00123456"), "0.001235");
+        assert_eq!(shown_cell("r0001"), "r0001");
+        assert_eq!(shown_cell("1500"), "1500");
+    }
 
     #[test]
     fn pages_escape_and_link() {

@@ -74,6 +74,9 @@ pub enum Style {
     Dashed,
     Points,
     LinePoints,
+    /// A horizontal reference line at the first point's y across the plot (a threshold), thin,
+    /// dashed and grey.
+    Reference,
 }
 
 /// A named series of (x, y) points.
@@ -113,6 +116,52 @@ impl Series {
             style: Style::LinePoints,
         }
     }
+    /// A threshold line at `y`.
+    pub fn reference(name: &str, y: f64) -> Series {
+        Series {
+            name: name.into(),
+            points: vec![(f64::NAN, y)],
+            style: Style::Reference,
+        }
+    }
+}
+
+/// A caption's font size that keeps `title` within a plot `width` pixels wide (sans-serif glyphs
+/// average about 0.55 em): 20 px, smaller for long titles, never clipped.
+pub fn title_size(title: &str, width: u32) -> f64 {
+    let fit = 0.92 * width as f64 / (0.55 * title.chars().count().max(1) as f64);
+    fit.clamp(9.0, 20.0)
+}
+
+/// The corner of the plot (in its own coordinates `(x0, x1) x (y0, y1)`) whose legend box of
+/// `entries` lines covers the fewest points: legends go where the data is not.
+fn emptiest_corner(
+    points: &[(f64, f64)],
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+    entries: usize,
+) -> SeriesLabelPosition {
+    // the legend's size as fractions of the plot: ~200 px of ~640 wide, 16 px a line of ~360 high
+    let (w, h) = (0.32, (0.05 + 0.045 * entries as f64).min(0.9));
+    let corners = [
+        (SeriesLabelPosition::UpperLeft, (0.0, 1.0 - h)),
+        (SeriesLabelPosition::UpperRight, (1.0 - w, 1.0 - h)),
+        (SeriesLabelPosition::LowerLeft, (0.0, 0.0)),
+        (SeriesLabelPosition::LowerRight, (1.0 - w, 0.0)),
+    ];
+    let covered = |(fx, fy): (f64, f64)| {
+        points
+            .iter()
+            .filter(|&&(x, y)| {
+                let (u, v) = ((x - x0) / (x1 - x0), (y - y0) / (y1 - y0));
+                u >= fx && u <= fx + w && v >= fy && v <= fy + h
+            })
+            .count()
+    };
+    corners
+        .into_iter()
+        .min_by_key(|&(_, at)| covered(at))
+        .map_or(SeriesLabelPosition::UpperLeft, |(p, _)| p)
 }
 
 const PALETTE: [RGBColor; 8] = [
@@ -165,15 +214,26 @@ pub fn line_plot_over(
             .filter_map(|&(a, b)| Some((x.map(a)?, y.map(b)?)))
             .collect()
     };
-    let mapped: Vec<Vec<(f64, f64)>> = series.iter().map(|s| map(&s.points)).collect();
+    // a reference line has no x of its own: it spans the others
+    let mapped: Vec<Vec<(f64, f64)>> = series
+        .iter()
+        .map(|s| match s.style {
+            Style::Reference => s
+                .points
+                .iter()
+                .filter_map(|&(_, b)| Some((f64::NAN, y.map(b)?)))
+                .collect(),
+            _ => map(&s.points),
+        })
+        .collect();
     let behind: Vec<Vec<(f64, f64)>> = background.iter().map(|b| map(b)).collect();
     let all = || mapped.iter().chain(&behind).flatten();
-    let (x0, x1) = bounds(all().map(|p| p.0));
+    let (x0, x1) = bounds(all().map(|p| p.0).filter(|v| v.is_finite()));
     let (y0, y1) = bounds(all().map(|p| p.1));
     let root = SVGBackend::new(path, (720, 450)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 20))
+        .caption(title, ("sans-serif", title_size(title, 720)))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
@@ -241,14 +301,34 @@ pub fn line_plot_over(
                     .label(label)
                     .legend(move |(a, b)| Circle::new((a + 9, b), 3, c.filled()));
             }
+            Style::Reference => {
+                let grey = RGBColor(110, 110, 110);
+                let line: Vec<(f64, f64)> = pts
+                    .first()
+                    .map_or(Vec::new(), |&(_, v)| vec![(x0, v), (x1, v)]);
+                chart
+                    .draw_series(DashedLineSeries::new(line, 4, 4, grey.stroke_width(1)))
+                    .map_err(err)?
+                    .label(label)
+                    .legend(move |(a, b)| {
+                        PathElement::new(vec![(a, b), (a + 18, b)], grey.stroke_width(1))
+                    });
+            }
         }
     }
     if series.len() > 1 {
+        let data: Vec<(f64, f64)> = mapped
+            .iter()
+            .chain(&behind)
+            .flatten()
+            .copied()
+            .filter(|p| p.0.is_finite())
+            .collect();
         chart
             .configure_series_labels()
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.3))
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(emptiest_corner(&data, (x0, x1), (y0, y1), series.len()))
             .draw()
             .map_err(err)?;
     }
@@ -268,7 +348,7 @@ pub fn scatter_labelled(
     let root = SVGBackend::new(path, (560, 500)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 20))
+        .caption(title, ("sans-serif", title_size(title, 640)))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
@@ -320,6 +400,56 @@ fn cell_edges(vals: &[f64], axis: &Axis) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// Tick labels at the centres of a grid's cells, with the axis values themselves (every k-th, so
+/// that at most 10 show on an axis), drawn on `root` under the x axis and left of the y axis;
+/// `px` maps plot coordinates to pixels.
+fn centre_labels<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    px: impl Fn((f64, f64)) -> (i32, i32),
+    (cx, xs): (&[(f64, f64)], &[f64]),
+    (cy, ys): (&[(f64, f64)], &[f64]),
+) -> PlotResult {
+    let every = |n: usize| n.div_ceil(10).max(1);
+    let (y_bottom, x_left) = (
+        cy.iter()
+            .map(|c| c.0.min(c.1))
+            .fold(f64::INFINITY, f64::min),
+        cx.iter()
+            .map(|c| c.0.min(c.1))
+            .fold(f64::INFINITY, f64::min),
+    );
+    let style = ("sans-serif", 12).into_font().color(&BLACK);
+    for (c, v) in cx.iter().zip(xs).step_by(every(xs.len())) {
+        let (x, y) = px(((c.0 + c.1) / 2.0, y_bottom));
+        root.draw(&PathElement::new(vec![(x, y), (x, y + 5)], BLACK))
+            .map_err(err)?;
+        root.draw(&Text::new(
+            short(*v),
+            (x, y + 8),
+            style.clone().pos(plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Center,
+                plotters::style::text_anchor::VPos::Top,
+            )),
+        ))
+        .map_err(err)?;
+    }
+    for (c, v) in cy.iter().zip(ys).step_by(every(ys.len())) {
+        let (x, y) = px((x_left, (c.0 + c.1) / 2.0));
+        root.draw(&PathElement::new(vec![(x - 5, y), (x, y)], BLACK))
+            .map_err(err)?;
+        root.draw(&Text::new(
+            short(*v),
+            (x - 8, y),
+            style.clone().pos(plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Right,
+                plotters::style::text_anchor::VPos::Center,
+            )),
+        ))
+        .map_err(err)?;
+    }
+    Ok(())
+}
+
 /// A map of categories over a grid (a phase diagram): `cells[j][i]` is the category index at
 /// (xs[i], ys[j]), `None` cells are white; the legend names each category in its colour.
 #[derive(Debug, Clone)]
@@ -346,7 +476,7 @@ pub fn category_map(path: &Path, m: &CategoryMap<'_>) -> PlotResult {
         a.min(b)..a.max(b)
     };
     let mut chart = ChartBuilder::on(&main)
-        .caption(m.title, ("sans-serif", 20))
+        .caption(m.title, ("sans-serif", title_size(m.title, 640)))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
@@ -357,8 +487,11 @@ pub fn category_map(path: &Path, m: &CategoryMap<'_>) -> PlotResult {
         .disable_mesh()
         .x_desc(m.x.label.as_str())
         .y_desc(m.y.label.as_str())
-        .x_label_formatter(&|v| m.x.tick(*v))
-        .y_label_formatter(&|v| m.y.tick(*v))
+        // the cells' own values label them, at their centres (below)
+        .x_label_formatter(&|_| String::new())
+        .y_label_formatter(&|_| String::new())
+        .x_labels(0)
+        .y_labels(0)
         .draw()
         .map_err(err)?;
     let colour = |k: usize| {
@@ -375,6 +508,7 @@ pub fn category_map(path: &Path, m: &CategoryMap<'_>) -> PlotResult {
         }
     }
     chart.draw_series(rects).map_err(err)?;
+    centre_labels(&root, |p| chart.backend_coord(&p), (&cx, m.xs), (&cy, m.ys))?;
     for (k, (name, _)) in m.categories.iter().enumerate() {
         let y = 60 + 30 * k as i32;
         legend
@@ -452,7 +586,7 @@ pub fn heatmap(path: &Path, h: &Heatmap<'_>) -> PlotResult {
         cy.last().map_or(1.0, |c| c.1),
     );
     let mut chart = ChartBuilder::on(&main)
-        .caption(title, ("sans-serif", 20))
+        .caption(title, ("sans-serif", title_size(title, 640)))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
@@ -466,8 +600,10 @@ pub fn heatmap(path: &Path, h: &Heatmap<'_>) -> PlotResult {
         .disable_mesh()
         .x_desc(x.label.as_str())
         .y_desc(y.label.as_str())
-        .x_label_formatter(&|v| x.tick(*v))
-        .y_label_formatter(&|v| y.tick(*v))
+        .x_label_formatter(&|_| String::new())
+        .y_label_formatter(&|_| String::new())
+        .x_labels(0)
+        .y_labels(0)
         .draw()
         .map_err(err)?;
     let cmap = ViridisRGB;
@@ -485,6 +621,7 @@ pub fn heatmap(path: &Path, h: &Heatmap<'_>) -> PlotResult {
         }
     }
     chart.draw_series(rects).map_err(err)?;
+    centre_labels(&root, |p| chart.backend_coord(&p), (&cx, xs), (&cy, ys))?;
     let mut cb = ChartBuilder::on(&bar)
         .margin_top(40)
         .margin_bottom(52)

@@ -17,6 +17,16 @@ pub fn draw_run(dir: &Path) -> Result<Vec<PathBuf>, String> {
         Ok(())
     };
     let step = Axis::log("step");
+    // every title says whose run it is; the accuracy plot shows the phase threshold
+    let summary: serde_json::Value = std::fs::read(dir.join("summary.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let who = match (summary["name"].as_str(), summary["seed"].as_u64()) {
+        (Some(n), Some(s)) => format!(" — {n}, seed {s}"),
+        _ => String::new(),
+    };
+    let titled = |what: &str| format!("{what}{who}");
     let pick = |names: &[&str]| -> Vec<Series> {
         names
             .iter()
@@ -39,7 +49,7 @@ pub fn draw_run(dir: &Path) -> Result<Vec<PathBuf>, String> {
     ]));
     if !losses.is_empty() {
         draw("loss.svg", &|p| {
-            line_plot(p, "loss", &step, &Axis::log("loss"), &losses)
+            line_plot(p, &titled("loss"), &step, &Axis::log("loss"), &losses)
         })?;
     }
     let mut accs = pick(&["train_acc", "val_acc"]);
@@ -48,8 +58,11 @@ pub fn draw_run(dir: &Path) -> Result<Vec<PathBuf>, String> {
         ("val_acc_mp", "val_acc"),
     ]));
     if !accs.is_empty() {
+        if let Some(thr) = summary["acc_threshold"].as_f64() {
+            accs.push(Series::reference(&format!("threshold {thr}"), thr));
+        }
         draw("accuracy.svg", &|p| {
-            line_plot(p, "accuracy", &step, &Axis::lin("accuracy"), &accs)
+            line_plot(p, &titled("accuracy"), &step, &Axis::lin("accuracy"), &accs)
         })?;
     }
     let rep = pick(&["rqi", "acc_hat", "val_acc"]);
@@ -57,7 +70,7 @@ pub fn draw_run(dir: &Path) -> Result<Vec<PathBuf>, String> {
         draw("rqi.svg", &|p| {
             line_plot(
                 p,
-                "representation quality",
+                &titled("representation quality"),
                 &step,
                 &Axis::lin("value"),
                 &rep,
@@ -73,8 +86,41 @@ pub fn draw_run(dir: &Path) -> Result<Vec<PathBuf>, String> {
     if !norms.is_empty() {
         let s = pick(&norms);
         draw("wnorm.svg", &|p| {
-            line_plot(p, "weight norm", &step, &Axis::lin("L2 norm"), &s)
+            line_plot(p, &titled("weight norm"), &step, &Axis::lin("L2 norm"), &s)
         })?;
+    }
+    if let Ok(f) = Table::read(&dir.join("fourier.csv")) {
+        let key = key_frequencies(&f, 5);
+        let s: Vec<Series> = key
+            .iter()
+            .map(|&k| {
+                let pts = f
+                    .rows
+                    .iter()
+                    .filter(|r| r.get(1) == Some(&0.0) && r.get(2) == Some(&k))
+                    .map(|r| (r[0], r[3]))
+                    .collect();
+                Series::line(&format!("frequency {k}"), pts)
+            })
+            .collect();
+        if !s.is_empty() {
+            draw("fourier.svg", &|p| {
+                line_plot(
+                    p,
+                    &titled("embedding power of the final key frequencies"),
+                    &step,
+                    &Axis::lin("share of the embeddings' power"),
+                    &s,
+                )
+            })?;
+        }
+    }
+    if let Ok(a) = Table::read(&dir.join("attention.csv")) {
+        draw_attention(
+            &a,
+            &titled("attention (last layer, mean over heads and samples)"),
+            &mut draw,
+        )?;
     }
     let emb_path = dir.join("embeddings.csv");
     if emb_path.exists() {
@@ -89,7 +135,7 @@ pub fn draw_run(dir: &Path) -> Result<Vec<PathBuf>, String> {
                 .filter(|r| r.first() == Some(&last))
                 .collect();
             let d = emb.headers.len().saturating_sub(2);
-            let title = format!("embeddings at step {last}");
+            let title = titled(&format!("embeddings at step {last}"));
             if d == 1 {
                 let pts: Vec<(f64, f64)> = rows.iter().map(|r| (r[1], r[2])).collect();
                 draw("embeddings.svg", &|p| {
@@ -113,4 +159,69 @@ pub fn draw_run(dir: &Path) -> Result<Vec<PathBuf>, String> {
         }
     }
     Ok(written)
+}
+
+/// The `n` frequencies with the largest share of the embeddings' power at the last step of
+/// `fourier.csv` (step, source, frequency, share; source 0 = embeddings).
+fn key_frequencies(f: &Table, n: usize) -> Vec<f64> {
+    let last = f
+        .rows
+        .iter()
+        .map(|r| r[0])
+        .fold(f64::NEG_INFINITY, f64::max);
+    let mut at: Vec<(f64, f64)> = f
+        .rows
+        .iter()
+        .filter(|r| r[0] == last && r.get(1) == Some(&0.0))
+        .map(|r| (r[2], r[3]))
+        .collect();
+    at.sort_by(|a, b| b.1.total_cmp(&a.1));
+    at.into_iter().take(n).map(|(k, _)| k).collect()
+}
+
+/// Renders one plot file by name.
+type Draw<'a> = dyn FnMut(&str, &dyn Fn(&Path) -> PlotResult) -> Result<(), String> + 'a;
+
+/// The last layer's attention pattern (query x key), averaged over heads and samples, from
+/// `attention.csv` (layer, head, sample, query, key, weight).
+fn draw_attention(a: &Table, title: &str, draw: &mut Draw<'_>) -> Result<(), String> {
+    let Some(layer) = a.rows.iter().map(|r| r[0]).reduce(f64::max) else {
+        return Ok(());
+    };
+    let n = a
+        .rows
+        .iter()
+        .map(|r| r[3].max(r[4]) as usize + 1)
+        .max()
+        .unwrap_or(0);
+    let mut sum = vec![vec![0.0; n]; n];
+    let mut count = vec![vec![0usize; n]; n];
+    for r in a.rows.iter().filter(|r| r[0] == layer) {
+        let (q, k) = (r[3] as usize, r[4] as usize);
+        sum[q][k] += r[5];
+        count[q][k] += 1;
+    }
+    let z: Vec<Vec<Option<f64>>> = sum
+        .iter()
+        .zip(&count)
+        .map(|(s, c)| {
+            s.iter()
+                .zip(c)
+                .map(|(v, &k)| (k > 0).then(|| v / k as f64))
+                .collect()
+        })
+        .collect();
+    let pos: Vec<f64> = (0..n).map(|p| p as f64).collect();
+    let h = crate::plot::Heatmap {
+        title,
+        x: Axis::lin("key position"),
+        xs: &pos,
+        y: Axis::lin("query position"),
+        ys: &pos,
+        z: &z,
+        z_label: "weight",
+        log_z: false,
+        z_range: Some((0.0, 1.0)),
+    };
+    draw("attention.svg", &|p| crate::plot::heatmap(p, &h))
 }

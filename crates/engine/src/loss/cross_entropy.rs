@@ -21,7 +21,7 @@ pub struct CrossEntropy {
     pub f64: bool,
 }
 
-fn precision<S: serde::Serializer>(_: &bool, s: S) -> Result<S::Ok, S::Error> {
+pub(super) fn precision<S: serde::Serializer>(_: &bool, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str("f64")
 }
 

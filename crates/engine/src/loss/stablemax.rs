@@ -12,10 +12,20 @@ use burn::prelude::*;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct StableMax {}
+pub struct StableMax {
+    /// `precision = "f64"`: burn's path casts the logits to float64 first (Prieto et al.'s
+    /// utils.py:45). The host path (the fused kernels) computes the loss in f64 whatever it is.
+    #[serde(
+        rename = "precision",
+        serialize_with = "super::cross_entropy::precision",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub f64: bool,
+}
 
-pub fn read(_: &mut Reader) -> Result<Arc<dyn Loss>, ConfigError> {
-    Ok(Arc::new(StableMax {}))
+pub fn read(r: &mut Reader) -> Result<Arc<dyn Loss>, ConfigError> {
+    let f64 = r.choice_or("precision", "model", &["model", "f64"])? == "f64";
+    Ok(Arc::new(StableMax { f64 }))
 }
 
 impl crate::choice::Kind for StableMax {
@@ -57,6 +67,11 @@ impl Loss for StableMax {
         let [m, b, _] = out.dims();
         let TargetTensor::Classes(y) = targets else {
             unreachable!("stablemax trains towards classes")
+        };
+        let out = if self.f64 {
+            out.cast(burn::tensor::FloatDType::F64)
+        } else {
+            out
         };
         let neg = out.clone().lower_elem(0.0);
         let inv = (out.clone().clamp_max(0.0).neg() + 1.0).recip();
