@@ -118,12 +118,18 @@ impl Watch for Saver {
     }
 }
 
+/// Seconds of training between rewrites of a live run's probe tables (`embeddings.csv`,
+/// `fourier.csv`, ...): they are rewritten whole, so not at every evaluation.
+pub const TABLE_SECONDS: f64 = 30.0;
+
 /// The watcher of one run writing its directory: its rows and progress at every evaluation, its
-/// state through a [`Saver`].
+/// probes' tables every [`TABLE_SECONDS`], its state through a [`Saver`].
 pub struct Live {
     dir: PathBuf,
     /// Bytes of metrics.csv already written.
     written: usize,
+    /// Training time at the last write of the tables.
+    tables_at: Option<f64>,
     pub saver: Saver,
 }
 
@@ -133,6 +139,7 @@ impl Live {
         Live {
             dir: dir.to_path_buf(),
             written,
+            tables_at: None,
             saver,
         }
     }
@@ -147,6 +154,15 @@ impl Live {
         f.write_all(&bytes[self.written.min(bytes.len())..])?;
         f.flush()?;
         self.written = bytes.len();
+        if self.tables_at.is_none_or(|at| wall - at >= TABLE_SECONDS) {
+            for table in t.tables(0).iter().filter(|t| !t.rows.is_empty()) {
+                write_atomic(
+                    &self.dir.join(&table.file),
+                    &csv_bytes(&table.header, &table.rows),
+                )?;
+            }
+            self.tables_at = Some(wall);
+        }
         write_progress(
             &self.dir,
             &Progress {

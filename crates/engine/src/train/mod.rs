@@ -444,6 +444,21 @@ impl Trainer {
         self.steps
     }
 
+    /// Member `m`'s tables as they stand: its data's, its encoding's and its probes' histories
+    /// (`split.csv`, `embeddings.csv`, `fourier.csv`, ...; those a probe fills only when the run
+    /// ends are empty until then).
+    pub fn tables(&self, m: usize) -> Vec<ExtraTable> {
+        let member = &self.members[m];
+        member
+            .config
+            .task
+            .tables(&member.data)
+            .into_iter()
+            .chain(member.encoding.table())
+            .chain(member.probes.iter().flat_map(|p| p.tables()))
+            .collect()
+    }
+
     /// Optimiser step `step` (1-based; it sets the scheduled learning rates and Adam's bias
     /// correction) of every active member. Steps are taken in order, each once.
     pub fn step(&mut self, step: usize) {
@@ -587,6 +602,7 @@ impl Trainer {
     /// Hands every member's record back.
     fn finish(self, wall: f64) -> TrainResult {
         let done = self.members.iter().map(|m| m.last_step).max().unwrap_or(0);
+        let mut tables: Vec<_> = (0..self.members.len()).map(|m| self.tables(m)).collect();
         let params = &self.params;
         let members = self
             .members
@@ -594,14 +610,7 @@ impl Trainer {
             .zip(self.initial)
             .enumerate()
             .map(|(m, (member, initial))| MemberResult {
-                tables: member
-                    .config
-                    .task
-                    .tables(&member.data)
-                    .into_iter()
-                    .chain(member.encoding.table())
-                    .chain(member.probes.iter().flat_map(|p| p.tables()))
-                    .collect(),
+                tables: std::mem::take(&mut tables[m]),
                 metrics: Metrics {
                     columns: member.columns,
                     rows: member.rows,
