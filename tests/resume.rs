@@ -52,8 +52,9 @@ fn stop_midway(cwd: &Path, dir: &str, signal: &str) -> std::process::Output {
     {
         std::thread::sleep(Duration::from_millis(50));
     }
-    let ok = Command::new("kill")
-        .args([signal, &child.id().to_string()])
+    // the shell's own kill: no procps needed on a fresh machine
+    let ok = Command::new("sh")
+        .args(["-c", &format!("kill {signal} {}", child.id())])
         .status()
         .unwrap();
     assert!(ok.success());
@@ -168,8 +169,8 @@ fn an_interrupted_sweep_resumes_its_runs_to_the_same_bytes() {
     while std::fs::read_dir(&states).map_or(true, |mut d| d.next().is_none()) {
         std::thread::sleep(Duration::from_millis(50));
     }
-    let ok = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+    let ok = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
         .status()
         .unwrap();
     assert!(ok.success());

@@ -23,7 +23,8 @@ table{border-collapse:collapse;font-size:0.85em}td,th{border:1px solid #ccc;padd
 th{background:#f3f3f3;cursor:pointer;user-select:none}th.sorted-asc::after{content:' \\25B2'}\
 th.sorted-desc::after{content:' \\25BC'}pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:0.85em}\
 td.phase-comprehension{background:#d6f0d6}td.phase-grokking{background:#ffe3c8}\
-td.phase-memorization{background:#d3e3f3}td.phase-confusion{background:#e6dcf0}td.phase-diverged{background:#ccc}";
+td.phase-memorization{background:#d3e3f3}td.phase-confusion{background:#e6dcf0}td.phase-diverged{background:#ccc}\
+td.verdict-reproduced{background:#d6f0d6}td.verdict-close{background:#fff3c4}td.verdict-differs{background:#f6d0d0}td.verdict-not-run{background:#eee}";
 
 /// Sorting by a column: numbers as numbers, empty cells last, words as words.
 const SORT_SCRIPT: &str = r#"

@@ -3,6 +3,7 @@
 //! `groklab report DIR` can redraw any run or sweep and write its page.
 
 pub mod compare;
+pub mod comparison;
 pub mod files;
 pub mod html;
 pub mod plot;
