@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{groklab, stderr};
+use common::{groklab, json, stderr};
 use std::path::Path;
 
 const HEADER: &str = "panel,series,source,x,y,y_std,y_min,y_max,n,d_in";
@@ -173,4 +173,78 @@ fn help_says_how_long_the_runs_take() {
         assert!(help.contains(needle), "{needle}: {help}");
     }
     assert!(!help.contains("--smoke"), "the smoke mode is hidden");
+}
+
+/// `repro grokfast` at its smallest: four runs of a few steps, comparison.csv with every column and
+/// a verdict computed from the numbers (none reached 95%: "not run"), the page with the comparison
+/// first; an output directory that is not empty exits 2 and writes nothing.
+#[test]
+fn repro_grokfast_writes_the_published_numbers_beside_ours() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = groklab(
+        &[
+            "repro",
+            "grokfast",
+            "--max-steps",
+            "20",
+            "--out",
+            "g",
+            "--json",
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j = json(&o);
+    assert_eq!(j["runs"].as_array().map(Vec::len), Some(4));
+    let mut r = csv::Reader::from_path(tmp.path().join("g/comparison.csv")).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        header,
+        [
+            "paper",
+            "figure",
+            "quantity",
+            "published",
+            "ours",
+            "unit",
+            "verdict",
+            "command",
+            "source"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 5);
+    assert_eq!(&rows[1][3], "790");
+    assert!(rows.iter().all(|r| &r[6] == "not run" && r[4].is_empty()));
+    let html = std::fs::read_to_string(tmp.path().join("g/index.html")).unwrap();
+    let (table, plot) = (
+        html.find("verdict-not-run").unwrap(),
+        html.find("compare_val_acc.svg").unwrap(),
+    );
+    assert!(table < plot, "the comparison comes first");
+    for run in [
+        "grokfast-ma-baseline",
+        "grokfast-ma",
+        "grokfast-ema",
+        "grokfast-ma-fair-baseline",
+    ] {
+        assert!(
+            tmp.path()
+                .join("g/runs")
+                .join(run)
+                .join("metrics.csv")
+                .exists()
+        );
+    }
+    std::fs::create_dir(tmp.path().join("full")).unwrap();
+    std::fs::write(tmp.path().join("full/mine.txt"), "x").unwrap();
+    let o = groklab(
+        &["repro", "grokfast", "--max-steps", "20", "--out", "full"],
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join("full")).unwrap().count(),
+        1
+    );
 }

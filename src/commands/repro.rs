@@ -8,6 +8,7 @@
 //! run on stderr; `--json` prints a summary object to stdout.
 
 mod figure;
+mod grokfast;
 mod levi2023;
 mod merrill2023;
 mod sim;
@@ -47,6 +48,10 @@ pub enum Repro {
     /// complement and a random control, the largest-norm neuron at memorisation and at the end,
     /// every neuron's norm over time; sizes.csv and index.html.
     Merrill2023(merrill2023::Args),
+    /// Grokfast (Lee et al. 2024): the authors' baseline (no weight decay), Grokfast-MA and -EMA,
+    /// and a baseline with MA's weight decay; steps to 95% validation accuracy and the speed-ups
+    /// beside the authors' README table in comparison.csv, every run overlaid, index.html.
+    Grokfast(grokfast::Args),
 }
 
 #[derive(clap::Args)]
@@ -75,6 +80,7 @@ pub fn run(r: Repro) -> Result<(), CliError> {
     match r {
         Repro::Levi2023(a) => run_levi2023(a),
         Repro::Merrill2023(a) => merrill2023::run(a),
+        Repro::Grokfast(a) => grokfast::run(a),
     }
 }
 
