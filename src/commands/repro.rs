@@ -76,6 +76,20 @@ pub struct Levi2023Args {
     smoke: bool,
 }
 
+/// `--out DIR` (new or empty), or a new `runs/NAME[-N]`.
+fn out_dir(out: &Option<PathBuf>, name: &str) -> groklab_engine::run::OutDir {
+    match out {
+        Some(p) => groklab_engine::run::OutDir::Exact {
+            path: p.clone(),
+            overwrite: false,
+        },
+        None => groklab_engine::run::OutDir::Fresh {
+            root: PathBuf::from("runs"),
+            name: name.into(),
+        },
+    }
+}
+
 pub fn run(r: Repro) -> Result<(), CliError> {
     match r {
         Repro::Levi2023(a) => run_levi2023(a),

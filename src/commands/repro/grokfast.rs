@@ -63,16 +63,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
         groklab_engine::train::check_fits(std::slice::from_ref(&c))?;
         configs.push(c);
     }
-    let out = match &a.out {
-        Some(p) => OutDir::Exact {
-            path: p.clone(),
-            overwrite: false,
-        },
-        None => OutDir::Fresh {
-            root: PathBuf::from("runs"),
-            name: "repro-grokfast".into(),
-        },
-    };
+    let out = super::out_dir(&a.out, "repro-grokfast");
     let dir = claim(&out)?.commit()?;
     eprintln!(
         "groklab repro grokfast: {} runs into {}",

@@ -68,16 +68,10 @@ pub fn run(a: Args) -> Result<(), CliError> {
     for c in &configs {
         groklab_engine::train::check_fits(std::slice::from_ref(c))?;
     }
-    let out = match &a.out {
-        Some(p) => OutDir::Exact {
-            path: p.clone(),
-            overwrite: false,
-        },
-        None => OutDir::Fresh {
-            root: PathBuf::from("runs"),
-            name: format!("repro-{}", a.preset.replace("-parity", "")),
-        },
-    };
+    let out = super::out_dir(
+        &a.out,
+        &format!("repro-{}", a.preset.replace("-parity", "")),
+    );
     let dir = claim(&out)?.commit()?;
     eprintln!(
         "groklab repro merrill2023: {} seeds of {} into {}",
