@@ -127,6 +127,8 @@ fn interrupted_and_killed_runs_resume_to_the_same_bytes() {
     let out = stop_midway(cwd, "kill", "-KILL");
     assert_eq!(out.status.code(), None, "killed by a signal");
     assert_eq!(progress(&cwd.join("kill")).unwrap()["status"], "running");
+    // the probes' tables were written while it ran
+    assert!(cwd.join("kill/fourier.csv").exists() && cwd.join("kill/split.csv").exists());
     let resumed = groklab(&["train", "kill", "-q"], cwd);
     assert!(resumed.status.success(), "{}", stderr(&resumed));
     same_files(&cwd.join("whole"), &cwd.join("kill"));
