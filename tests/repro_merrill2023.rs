@@ -57,6 +57,22 @@ fn one_seed_groks_through_a_sparse_subnetwork_and_draws_every_figure() {
     assert_eq!(rows.len(), 2, "{sizes}");
     assert!(rows[0].starts_with("seed,final_subnetwork_size,"));
     assert!(rows[1].starts_with(&format!("0,{size},")), "{sizes}");
+    // the paper's sizes beside ours, the verdict computed from them
+    let cmp = std::fs::read_to_string(out.join("comparison.csv")).unwrap();
+    let lines: Vec<&str> = cmp.lines().collect();
+    assert_eq!(lines.len(), 4, "{cmp}");
+    assert!(lines[0].starts_with("paper,figure,quantity,published,ours,unit,verdict"));
+    let verdict = if (size - 6.8).abs() <= 1.0 {
+        "reproduced"
+    } else if (size - 6.8).abs() <= 3.0 {
+        "close"
+    } else {
+        "differs"
+    };
+    assert!(
+        lines[1].contains(&format!(",6.8,{size},neurons,{verdict},")),
+        "{cmp}"
+    );
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(html.contains("seed0-neuron-norms.svg") && html.contains("runs/seed0/index.html"));
     for f in [

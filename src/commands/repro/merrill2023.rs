@@ -123,7 +123,12 @@ pub fn run(a: Args) -> Result<(), CliError> {
     if let Some(f) = failures.into_inner().ok().filter(|f| !f.is_empty()) {
         return Err(CliError::Work(f.join("; ")));
     }
-    let summaries = figures(&dir, a.seeds, &base.description)?;
+    let command = format!(
+        "groklab repro merrill2023 --seeds {}{}",
+        a.seeds,
+        if a.quick { " --quick" } else { "" }
+    );
+    let summaries = figures(&dir, a.seeds, &base.description, (&a.preset, &command))?;
     eprintln!(
         "  figures, sizes.csv and index.html in {} ({:.1} s)",
         dir.display(),
@@ -147,7 +152,12 @@ fn read(path: &Path) -> Result<Table, CliError> {
 }
 
 /// The figures of every seed, `sizes.csv` and `index.html`; returns every seed's summary.
-fn figures(dir: &Path, seeds: u64, description: &str) -> Result<Vec<Json>, CliError> {
+fn figures(
+    dir: &Path,
+    seeds: u64,
+    description: &str,
+    (preset, command): (&str, &str),
+) -> Result<Vec<Json>, CliError> {
     let draw =
         |name: String, f: &dyn Fn(&Path) -> Result<(), String>| -> Result<String, CliError> {
             let path = dir.join(&name);
@@ -338,16 +348,80 @@ fn figures(dir: &Path, seeds: u64, description: &str) -> Result<Vec<Json>, CliEr
         .iter()
         .map(|h| format!("<th>{}</th>", groklab_report::html::esc(h)))
         .collect();
+    let compared = comparison(preset, &summaries, command);
+    let published = if compared.is_empty() {
+        String::new()
+    } else {
+        groklab_report::comparison::write_csv(&compared, &dir.join("comparison.csv"))
+            .map_err(CliError::Work)?;
+        format!(
+            "<h2>Published beside ours</h2>\n{}<p><a href=\"comparison.csv\">comparison.csv</a></p>\n",
+            groklab_report::comparison::html_table(&compared)
+        )
+    };
     let page = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>merrill2023</title>\
 <link rel=\"icon\" href=\"data:,\"><style>body{{font-family:sans-serif;margin:2em}}\
 .plots{{display:flex;flex-wrap:wrap;gap:12px}}.plots img{{max-width:560px;width:100%;border:1px solid #ddd}}\
-table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}</style></head>\n\
-<body>\n<h1>Dense and sparse subnetworks on sparse parity</h1>\n<p>{}</p>\n\
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}\
+td.verdict-reproduced{{background:#d6f0d6}}td.verdict-close{{background:#fff3c4}}td.verdict-differs{{background:#f6d0d0}}</style></head>\n\
+<body>\n<h1>Dense and sparse subnetworks on sparse parity</h1>\n<p>{}</p>\n{published}\
 <h2>Final subnetworks</h2>\n<table><thead><tr>{head}</tr></thead><tbody>\n{rows}</tbody></table>\n\
 <p><a href=\"sizes.csv\">sizes.csv</a></p>\n{sections}</body></html>\n",
         groklab_report::html::esc(description)
     );
     super::super::write_atomic(&dir.join("index.html"), page.as_bytes())?;
     Ok(summaries)
+}
+
+/// The paper's subnetwork sizes beside ours, for its own setting (`merrill2023-parity`, k = 3):
+/// "sizes 6, 6, 6, 8, 8 over 5 seeds" (a 2^k = 8 or a 6 neuron construction computes 3-bit parity).
+fn comparison(
+    preset: &str,
+    summaries: &[Json],
+    command: &str,
+) -> Vec<groklab_report::comparison::Comparison> {
+    use groklab_report::comparison::{Comparison, Criterion, Value};
+    if preset != "merrill2023-parity" {
+        return Vec::new();
+    }
+    let sizes: Vec<f64> = summaries
+        .iter()
+        .filter_map(|s| s["final_subnetwork_size"].as_f64())
+        .collect();
+    let all = sizes.len() == summaries.len() && !sizes.is_empty();
+    let mean = all.then(|| sizes.iter().sum::<f64>() / sizes.len() as f64);
+    let min = all.then(|| sizes.iter().copied().fold(f64::INFINITY, f64::min));
+    let max = all.then(|| sizes.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+    let row = |quantity: &str, published: f64, ours: Option<f64>, criterion| Comparison {
+        paper: "Merrill, Tsilivis, Shukla 2023".into(),
+        figure: "final sparse subnetworks (k = 3, 5 seeds)".into(),
+        quantity: format!("{quantity} over {} seeds", summaries.len()),
+        published: Value::Number(published),
+        ours: ours.map(Value::Number),
+        unit: "neurons".into(),
+        criterion,
+        source: "arXiv 2303.11873: final subnetworks of 6, 6, 6, 8, 8 neurons over 5 seeds".into(),
+        command: command.into(),
+    };
+    vec![
+        row(
+            "mean final subnetwork size",
+            6.8,
+            mean,
+            Criterion::absolute(1.0, 3.0),
+        ),
+        row(
+            "smallest final subnetwork",
+            6.0,
+            min,
+            Criterion::absolute(0.5, 2.0),
+        ),
+        row(
+            "largest final subnetwork",
+            8.0,
+            max,
+            Criterion::absolute(0.5, 2.0),
+        ),
+    ]
 }
