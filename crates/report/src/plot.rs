@@ -264,57 +264,7 @@ pub fn line_plot_over(
             colour_of.len() - 1
         });
         let c = PALETTE[idx % PALETTE.len()];
-        let label = s.name.clone();
-        match s.style {
-            Style::Line | Style::LinePoints => {
-                chart
-                    .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
-                    .map_err(err)?
-                    .label(label)
-                    .legend(move |(a, b)| {
-                        PathElement::new(vec![(a, b), (a + 18, b)], c.stroke_width(2))
-                    });
-                if s.style == Style::LinePoints {
-                    chart
-                        .draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))
-                        .map_err(err)?;
-                }
-            }
-            Style::Dashed => {
-                chart
-                    .draw_series(DashedLineSeries::new(
-                        pts.iter().copied(),
-                        6,
-                        4,
-                        c.stroke_width(2),
-                    ))
-                    .map_err(err)?
-                    .label(label)
-                    .legend(move |(a, b)| {
-                        PathElement::new(vec![(a, b), (a + 6, b)], c.stroke_width(2))
-                    });
-            }
-            Style::Points => {
-                chart
-                    .draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))
-                    .map_err(err)?
-                    .label(label)
-                    .legend(move |(a, b)| Circle::new((a + 9, b), 3, c.filled()));
-            }
-            Style::Reference => {
-                let grey = RGBColor(110, 110, 110);
-                let line: Vec<(f64, f64)> = pts
-                    .first()
-                    .map_or(Vec::new(), |&(_, v)| vec![(x0, v), (x1, v)]);
-                chart
-                    .draw_series(DashedLineSeries::new(line, 4, 4, grey.stroke_width(1)))
-                    .map_err(err)?
-                    .label(label)
-                    .legend(move |(a, b)| {
-                        PathElement::new(vec![(a, b), (a + 18, b)], grey.stroke_width(1))
-                    });
-            }
-        }
+        draw_series(&mut chart, s, pts, c, (x0, x1))?;
     }
     if series.len() > 1 {
         let data: Vec<(f64, f64)> = mapped
@@ -333,6 +283,75 @@ pub fn line_plot_over(
             .map_err(err)?;
     }
     root.present().map_err(err)
+}
+
+type Chart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// One series of [`line_plot_over`] in colour `c`, with its legend entry (a reference line spans
+/// the plot's x range `(x0, x1)`).
+fn draw_series(
+    chart: &mut Chart<'_, '_>,
+    s: &Series,
+    pts: &[(f64, f64)],
+    c: RGBColor,
+    (x0, x1): (f64, f64),
+) -> PlotResult {
+    let label = s.name.clone();
+    match s.style {
+        Style::Line | Style::LinePoints => {
+            chart
+                .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
+                .map_err(err)?
+                .label(label)
+                .legend(move |(a, b)| {
+                    PathElement::new(vec![(a, b), (a + 18, b)], c.stroke_width(2))
+                });
+            if s.style == Style::LinePoints {
+                chart
+                    .draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))
+                    .map_err(err)?;
+            }
+        }
+        Style::Dashed => {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    pts.iter().copied(),
+                    6,
+                    4,
+                    c.stroke_width(2),
+                ))
+                .map_err(err)?
+                .label(label)
+                .legend(move |(a, b)| {
+                    PathElement::new(vec![(a, b), (a + 6, b)], c.stroke_width(2))
+                });
+        }
+        Style::Points => {
+            chart
+                .draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))
+                .map_err(err)?
+                .label(label)
+                .legend(move |(a, b)| Circle::new((a + 9, b), 3, c.filled()));
+        }
+        Style::Reference => {
+            let grey = RGBColor(110, 110, 110);
+            let line: Vec<(f64, f64)> = pts
+                .first()
+                .map_or(Vec::new(), |&(_, v)| vec![(x0, v), (x1, v)]);
+            chart
+                .draw_series(DashedLineSeries::new(line, 4, 4, grey.stroke_width(1)))
+                .map_err(err)?
+                .label(label)
+                .legend(move |(a, b)| {
+                    PathElement::new(vec![(a, b), (a + 18, b)], grey.stroke_width(1))
+                });
+        }
+    }
+    Ok(())
 }
 
 /// Points with a text label each (2-D embeddings, for instance).

@@ -89,32 +89,12 @@ pub fn draw_run(dir: &Path) -> Result<Vec<PathBuf>, String> {
             line_plot(p, &titled("weight norm"), &step, &Axis::lin("L2 norm"), &s)
         })?;
     }
-    if let Ok(f) = Table::read(&dir.join("fourier.csv")) {
-        let key = key_frequencies(&f, 5);
-        let s: Vec<Series> = key
-            .iter()
-            .map(|&k| {
-                let pts = f
-                    .rows
-                    .iter()
-                    .filter(|r| r.get(1) == Some(&0.0) && r.get(2) == Some(&k))
-                    .map(|r| (r[0], r[3]))
-                    .collect();
-                Series::line(&format!("frequency {k}"), pts)
-            })
-            .collect();
-        if !s.is_empty() {
-            draw("fourier.svg", &|p| {
-                line_plot(
-                    p,
-                    &titled("embedding power of the final key frequencies"),
-                    &step,
-                    &Axis::lin("share of the embeddings' power"),
-                    &s,
-                )
-            })?;
-        }
-    }
+    draw_fourier(
+        dir,
+        &step,
+        &titled("embedding power of the final key frequencies"),
+        &mut draw,
+    )?;
     if let Ok(a) = Table::read(&dir.join("attention.csv")) {
         draw_attention(
             &a,
@@ -122,42 +102,7 @@ pub fn draw_run(dir: &Path) -> Result<Vec<PathBuf>, String> {
             &mut draw,
         )?;
     }
-    let emb_path = dir.join("embeddings.csv");
-    if emb_path.exists() {
-        let emb = Table::read(&emb_path).map_err(|e| e.to_string())?;
-        if let Some(last) = emb
-            .column("step")
-            .and_then(|s| s.into_iter().filter(|x| x.is_finite()).reduce(f64::max))
-        {
-            let rows: Vec<&Vec<f64>> = emb
-                .rows
-                .iter()
-                .filter(|r| r.first() == Some(&last))
-                .collect();
-            let d = emb.headers.len().saturating_sub(2);
-            let title = titled(&format!("embeddings at step {last}"));
-            if d == 1 {
-                let pts: Vec<(f64, f64)> = rows.iter().map(|r| (r[1], r[2])).collect();
-                draw("embeddings.svg", &|p| {
-                    line_plot(
-                        p,
-                        &title,
-                        &Axis::lin("token"),
-                        &Axis::lin("E"),
-                        &[Series::line_points("E", pts.clone())],
-                    )
-                })?;
-            } else if d >= 2 {
-                let pts: Vec<(f64, f64, String)> = rows
-                    .iter()
-                    .map(|r| (r[2], r[3], format!("{}", r[1])))
-                    .collect();
-                draw("embeddings.svg", &|p| {
-                    scatter_labelled(p, &title, &Axis::lin("e0"), &Axis::lin("e1"), &pts)
-                })?;
-            }
-        }
-    }
+    draw_embeddings(dir, &titled, &mut draw)?;
     Ok(written)
 }
 
@@ -224,4 +169,81 @@ fn draw_attention(a: &Table, title: &str, draw: &mut Draw<'_>) -> Result<(), Str
         z_range: Some((0.0, 1.0)),
     };
     draw("attention.svg", &|p| crate::plot::heatmap(p, &h))
+}
+
+/// `fourier.svg`: the embeddings' power in the final key frequencies over training.
+fn draw_fourier(dir: &Path, step: &Axis, title: &str, draw: &mut Draw<'_>) -> Result<(), String> {
+    if let Ok(f) = Table::read(&dir.join("fourier.csv")) {
+        let key = key_frequencies(&f, 5);
+        let s: Vec<Series> = key
+            .iter()
+            .map(|&k| {
+                let pts = f
+                    .rows
+                    .iter()
+                    .filter(|r| r.get(1) == Some(&0.0) && r.get(2) == Some(&k))
+                    .map(|r| (r[0], r[3]))
+                    .collect();
+                Series::line(&format!("frequency {k}"), pts)
+            })
+            .collect();
+        if !s.is_empty() {
+            draw("fourier.svg", &|p| {
+                line_plot(
+                    p,
+                    title,
+                    step,
+                    &Axis::lin("share of the embeddings' power"),
+                    &s,
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// `embeddings.svg`: the embeddings at the last recorded step (a line for 1-D, labelled points
+/// for 2-D and more).
+fn draw_embeddings(
+    dir: &Path,
+    titled: &dyn Fn(&str) -> String,
+    draw: &mut Draw<'_>,
+) -> Result<(), String> {
+    let emb_path = dir.join("embeddings.csv");
+    if emb_path.exists() {
+        let emb = Table::read(&emb_path).map_err(|e| e.to_string())?;
+        if let Some(last) = emb
+            .column("step")
+            .and_then(|s| s.into_iter().filter(|x| x.is_finite()).reduce(f64::max))
+        {
+            let rows: Vec<&Vec<f64>> = emb
+                .rows
+                .iter()
+                .filter(|r| r.first() == Some(&last))
+                .collect();
+            let d = emb.headers.len().saturating_sub(2);
+            let title = titled(&format!("embeddings at step {last}"));
+            if d == 1 {
+                let pts: Vec<(f64, f64)> = rows.iter().map(|r| (r[1], r[2])).collect();
+                draw("embeddings.svg", &|p| {
+                    line_plot(
+                        p,
+                        &title,
+                        &Axis::lin("token"),
+                        &Axis::lin("E"),
+                        &[Series::line_points("E", pts.clone())],
+                    )
+                })?;
+            } else if d >= 2 {
+                let pts: Vec<(f64, f64, String)> = rows
+                    .iter()
+                    .map(|r| (r[2], r[3], format!("{}", r[1])))
+                    .collect();
+                draw("embeddings.svg", &|p| {
+                    scatter_labelled(p, &title, &Axis::lin("e0"), &Axis::lin("e1"), &pts)
+                })?;
+            }
+        }
+    }
+    Ok(())
 }
