@@ -53,6 +53,14 @@ pub fn csv_bytes(header: &[String], rows: &[Vec<f64>]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     // Writing to memory cannot fail.
     let _ = w.write_record(header);
+    let mut bytes = w.into_inner().unwrap_or_default();
+    bytes.extend(csv_rows(rows));
+    bytes
+}
+
+/// The rows of [`csv_bytes`] without the header (to append to a file that has it).
+pub fn csv_rows(rows: &[Vec<f64>]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
         let _ = w.write_record(r.iter().map(|x| {
             if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e15 {

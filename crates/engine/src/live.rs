@@ -5,7 +5,7 @@
 //! for `groklab train --resume DIR`.
 
 use crate::config::CHECKPOINT_MINUTES;
-use crate::files::{csv_bytes, write_atomic};
+use crate::files::{csv_bytes, csv_rows, write_atomic};
 use crate::snapshot::Snapshot;
 use crate::train::{Trainer, Watch};
 use serde::Serialize;
@@ -122,38 +122,49 @@ impl Watch for Saver {
 /// `fourier.csv`, ...): they are rewritten whole, so not at every evaluation.
 pub const TABLE_SECONDS: f64 = 30.0;
 
+/// Seconds of training between rewrites of `progress.json` (a run evaluated at every step would
+/// otherwise spend its time writing it).
+pub const PROGRESS_SECONDS: f64 = 1.0;
+
 /// The watcher of one run writing its directory: its rows and progress at every evaluation, its
 /// probes' tables every [`TABLE_SECONDS`], its state through a [`Saver`].
 pub struct Live {
     dir: PathBuf,
-    /// Bytes of metrics.csv already written.
-    written: usize,
-    /// Training time at the last write of the tables.
+    /// Rows of metrics.csv already written, None before its header is.
+    written: Option<usize>,
+    /// Training time at the last write of the tables and of progress.json.
     tables_at: Option<f64>,
+    progress_at: Option<f64>,
     pub saver: Saver,
 }
 
 impl Live {
-    /// `written`: the bytes of metrics.csv already in place (a resumed run rewrote them).
-    pub fn new(dir: &Path, written: usize, saver: Saver) -> Live {
+    /// `written`: the rows of metrics.csv already in place under its header (a resumed run
+    /// rewrote them), None when there is no metrics.csv yet.
+    pub fn new(dir: &Path, written: Option<usize>, saver: Saver) -> Live {
         Live {
             dir: dir.to_path_buf(),
             written,
             tables_at: None,
+            progress_at: None,
             saver,
         }
     }
 
+    /// The new rows only (each evaluation costs one row's formatting, not the whole table's).
     fn append(&mut self, t: &Trainer, step: usize, wall: f64) -> std::io::Result<()> {
         let (columns, rows) = t.metrics(0);
-        let bytes = csv_bytes(columns, rows);
+        let bytes = match self.written {
+            None => csv_bytes(columns, rows),
+            Some(n) => csv_rows(&rows[n.min(rows.len())..]),
+        };
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.dir.join("metrics.csv"))?;
-        f.write_all(&bytes[self.written.min(bytes.len())..])?;
+        f.write_all(&bytes)?;
         f.flush()?;
-        self.written = bytes.len();
+        self.written = Some(rows.len());
         if self.tables_at.is_none_or(|at| wall - at >= TABLE_SECONDS) {
             for table in t.tables(0).iter().filter(|t| !t.rows.is_empty()) {
                 write_atomic(
@@ -163,6 +174,10 @@ impl Live {
             }
             self.tables_at = Some(wall);
         }
+        if self.progress_at.is_some_and(|at| wall - at < PROGRESS_SECONDS) {
+            return Ok(());
+        }
+        self.progress_at = Some(wall);
         write_progress(
             &self.dir,
             &Progress {

@@ -640,7 +640,7 @@ pub fn resume(dir: &Path, opts: &TrainOptions) -> Result<(Summary, PathBuf), Eng
         wall,
         Some(step),
     );
-    let mut live = Live::new(dir, bytes.len(), saver);
+    let mut live = Live::new(dir, Some(rows.len()), saver);
     let result = trainer.run_watched(opts, &mut live);
     let summary = finish(dir, &config, &result, live, provenance)?;
     Ok((summary, dir.to_path_buf()))
@@ -681,7 +681,7 @@ pub fn execute_from(
         .and_then(|()| {
             let every = config.train.checkpoint_every;
             let saver = Saver::new(&dir.join(STATE), every, opts.interrupt.clone(), 0.0, None);
-            let mut live = Live::new(&dir, 0, saver);
+            let mut live = Live::new(&dir, None, saver);
             let result = trainer.run_watched(opts, &mut live);
             finish(&dir, config, &result, live, provenance)
         });
