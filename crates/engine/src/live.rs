@@ -174,7 +174,10 @@ impl Live {
             }
             self.tables_at = Some(wall);
         }
-        if self.progress_at.is_some_and(|at| wall - at < PROGRESS_SECONDS) {
+        if self
+            .progress_at
+            .is_some_and(|at| wall - at < PROGRESS_SECONDS)
+        {
             return Ok(());
         }
         self.progress_at = Some(wall);
