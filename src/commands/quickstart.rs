@@ -47,14 +47,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
         config.description, config.seed
     );
     let out = super::train::out_dir(a.out, a.overwrite, "quickstart".into());
-    let (summary, dir) = execute(
-        &config,
-        &out,
-        &TrainOptions {
-            progress: true,
-            ..Default::default()
-        },
-    )?;
+    let (summary, dir) = execute(&config, &out, &shown())?;
     super::train::print_human(&summary, &dir);
 
     let data = config.dataset();
@@ -112,14 +105,7 @@ fn transformer(a: Args) -> Result<(), CliError> {
         config.description, config.seed
     );
     let out = super::train::out_dir(a.out, a.overwrite, "quickstart-transformer".into());
-    let (summary, dir) = execute(
-        &config,
-        &out,
-        &TrainOptions {
-            progress: true,
-            ..Default::default()
-        },
-    )?;
+    let (summary, dir) = execute(&config, &out, &shown())?;
     super::train::print_human(&summary, &dir);
     let at = |s: Option<usize>| s.map_or("never".to_string(), |s| format!("step {s}"));
     eprintln!(
@@ -137,4 +123,12 @@ fn transformer(a: Args) -> Result<(), CliError> {
         );
     }
     Ok(())
+}
+
+/// A quickstart run draws its progress bar.
+fn shown() -> TrainOptions {
+    TrainOptions {
+        progress: true,
+        ..Default::default()
+    }
 }

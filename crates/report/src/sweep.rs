@@ -191,50 +191,50 @@ fn two_axes(
                     .collect()
             })
             .collect();
-        let path = dir.join("phase_agreement.svg");
+        let map = Map {
+            col: "phase_agreement".into(),
+            label: "agreement".into(),
+            log_z: false,
+            z_range: Some((0.0, 1.0)),
+        };
         let t = format!("{name}: fraction of seeds in the majority phase");
-        crate::files::render(&path, |p| {
-            heatmap(
-                p,
-                &Heatmap {
-                    title: &t,
-                    x: x.plot_axis(),
-                    xs: &x.values,
-                    y: y.plot_axis(),
-                    ys: &y.values,
-                    z: &agreement,
-                    z_label: "agreement",
-                    log_z: false,
-                    z_range: Some((0.0, 1.0)),
-                },
-            )
-        })?;
-        written.push(path);
+        written.push(grid_map(dir, &t, (x, y), &agreement, &map)?);
     }
     for m in &field_maps(table, overlays) {
-        let (col, label, log_z, z_range) = (m.col.as_str(), m.label.as_str(), m.log_z, m.z_range);
+        let (col, label) = (m.col.as_str(), m.label.as_str());
         let z = mean_grid(table, &cells, col, nx, ny);
-        let path = dir.join(format!("{col}.svg"));
         let t = format!("{name}: {label} (mean over seeds; grey: never)");
-        crate::files::render(&path, |p| {
-            heatmap(
-                p,
-                &Heatmap {
-                    title: &t,
-                    x: x.plot_axis(),
-                    xs: &x.values,
-                    y: y.plot_axis(),
-                    ys: &y.values,
-                    z: &z,
-                    z_label: label,
-                    log_z,
-                    z_range,
-                },
-            )
-        })?;
-        written.push(path);
+        written.push(grid_map(dir, &t, (x, y), &z, m)?);
     }
     Ok(())
+}
+
+/// `COL.svg`: a field's values `z` over the sweep's two axes, coloured as `m` says.
+fn grid_map(
+    dir: &Path,
+    title: &str,
+    (x, y): (&SweepAxis, &SweepAxis),
+    z: &[Vec<Option<f64>>],
+    m: &Map,
+) -> Result<PathBuf, String> {
+    let path = dir.join(format!("{}.svg", m.col));
+    crate::files::render(&path, |p| {
+        heatmap(
+            p,
+            &Heatmap {
+                title,
+                x: x.plot_axis(),
+                xs: &x.values,
+                y: y.plot_axis(),
+                ys: &y.values,
+                z,
+                z_label: &m.label,
+                log_z: m.log_z,
+                z_range: m.z_range,
+            },
+        )
+    })?;
+    Ok(path)
 }
 
 /// One field's map: its column, label and colour scale.

@@ -7,7 +7,7 @@
 //! and at the bracket's end it reproduces the evaluation's own accuracy. The state is kept only
 //! while a crossing is pending and the next evaluation is more than one step away.
 
-use super::{Path, Trainer};
+use super::Trainer;
 use crate::probe::loss_accuracy::loss_and_accuracy;
 use crate::snapshot::Snapshot;
 
@@ -90,11 +90,8 @@ impl Trainer {
 
     /// Train and validation accuracy of the `wanted` members now (NaN for the others).
     fn accuracies(&mut self, wanted: &[bool]) -> Vec<[f64; 2]> {
-        let d_out = self.model.d_out();
-        let (train_out, val_out) = match &mut self.path {
-            Path::Fused(f) => f.outputs(&self.params, wanted, d_out),
-            Path::Autodiff(a) => a.outputs(&*self.model, &self.params),
-        };
+        let outs = self.outputs(wanted);
+        let d_out = outs.d_out;
         self.members
             .iter()
             .enumerate()
@@ -102,25 +99,11 @@ impl Trainer {
                 if !wanted[m] {
                     return [f64::NAN; 2];
                 }
-                let (nt, nv) = (
-                    member.data.train.len() * d_out,
-                    member.data.val.len() * d_out,
-                );
-                let loss = &*self.loss;
-                let (_, train) = loss_and_accuracy(
-                    loss,
-                    &member.encoding,
-                    &member.data.train,
-                    &train_out[m * nt..(m + 1) * nt],
-                    d_out,
-                );
-                let val = if nv > 0 {
-                    let out = &val_out[m * nv..(m + 1) * nv];
-                    loss_and_accuracy(loss, &member.encoding, &member.data.val, out, d_out).1
-                } else {
-                    f64::NAN
+                let (train, val) = outs.of(m, &member.data);
+                let acc = |split, out: &[f64]| {
+                    loss_and_accuracy(&*self.loss, &member.encoding, split, out, d_out).1
                 };
-                [train, val]
+                [acc(&member.data.train, train), acc(&member.data.val, val)]
             })
             .collect()
     }

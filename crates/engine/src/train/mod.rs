@@ -245,6 +245,26 @@ pub struct Trainer {
     prev: Option<(usize, crate::snapshot::Snapshot)>,
 }
 
+/// The outputs of every member, one after the other, row-major [samples, d_out] per split.
+struct Outputs {
+    train: Vec<f64>,
+    val: Vec<f64>,
+    d_out: usize,
+}
+
+impl Outputs {
+    /// Member `m`'s part: its training and validation outputs (empty without a validation split).
+    fn of(&self, m: usize, data: &Dataset) -> (&[f64], &[f64]) {
+        let (nt, nv) = (data.train.len() * self.d_out, data.val.len() * self.d_out);
+        let val: &[f64] = if nv > 0 {
+            &self.val[m * nv..(m + 1) * nv]
+        } else {
+            &[]
+        };
+        (&self.train[m * nt..(m + 1) * nt], val)
+    }
+}
+
 /// The members' splits and encodings as the paths read them.
 fn member_data(members: &[Member]) -> Vec<MemberData<'_>> {
     members
@@ -536,10 +556,7 @@ impl Trainer {
             .iter()
             .map(|m| !record || !m.halted_before(step))
             .collect();
-        let (train_out, val_out) = match &mut self.path {
-            Path::Fused(f) => f.outputs(&self.params, &wanted, d_out),
-            Path::Autodiff(a) => a.outputs(&*self.model, &self.params),
-        };
+        let outs = self.outputs(&wanted);
         for (m, member) in self.members.iter_mut().enumerate() {
             if record && member.halted_before(step) {
                 continue;
@@ -555,7 +572,7 @@ impl Trainer {
                 stopped_at,
                 ..
             } = member;
-            let (nt, nv) = (data.train.len() * d_out, data.val.len() * d_out);
+            let (train_out, val_out) = outs.of(m, data);
             let ctx = EvalContext {
                 step,
                 config,
@@ -563,12 +580,8 @@ impl Trainer {
                 encoding,
                 loss: &*self.loss,
                 params: self.params.member_view(m),
-                train_out: &train_out[m * nt..(m + 1) * nt],
-                val_out: if nv > 0 {
-                    &val_out[m * nv..(m + 1) * nv]
-                } else {
-                    &[]
-                },
+                train_out,
+                val_out,
                 d_out,
                 model: &*self.model,
                 precision: self.precision,
@@ -597,6 +610,17 @@ impl Trainer {
             }
             rows.push(row);
         }
+    }
+
+    /// Every member's outputs on its whole training and validation split (zeros for the members
+    /// not `wanted`, on the fused path).
+    fn outputs(&mut self, wanted: &[bool]) -> Outputs {
+        let d_out = self.model.d_out();
+        let (train, val) = match &mut self.path {
+            Path::Fused(f) => f.outputs(&self.params, wanted, d_out),
+            Path::Autodiff(a) => a.outputs(&*self.model, &self.params),
+        };
+        Outputs { train, val, d_out }
     }
 
     /// Hands every member's record back.
