@@ -59,9 +59,28 @@ fn smoke_run_writes_every_figure_with_simulation_and_theory() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    let mut want: Vec<String> = FILES.iter().map(|s| s.to_string()).collect();
+    let mut want: Vec<String> = FILES
+        .iter()
+        .chain(&["comparison.csv", "index.html"])
+        .map(|s| s.to_string())
+        .collect();
     want.sort();
     assert_eq!(names, want, "exactly the figure files, no temporary files");
+    // the paper's theory beside every simulated grokking time, the verdict from the numbers
+    let comparison = std::fs::read_to_string(out.join("comparison.csv")).unwrap();
+    let mut rows = comparison.lines();
+    assert_eq!(
+        rows.next(),
+        Some("paper,figure,quantity,published,ours,unit,verdict,command,source")
+    );
+    let rows: Vec<&str> = rows.collect();
+    assert!(rows.len() >= 5, "{comparison}");
+    assert!(
+        rows.iter()
+            .all(|r| r.contains("groklab repro levi2023 --smoke"))
+    );
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.find("<table").unwrap() < html.find("<img").unwrap());
 
     for f in FILES {
         let text = std::fs::read_to_string(out.join(f)).unwrap();

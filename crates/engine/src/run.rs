@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// `summary.json`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Summary {
     pub name: String,
     pub seed: u64,
@@ -35,7 +35,7 @@ pub struct Summary {
     /// steps_to_val_acc - steps_to_train_acc, when both exist.
     pub grokking_gap: Option<i64>,
     pub phase: Phase,
-    #[serde(rename = "final")]
+    #[serde(rename = "final", deserialize_with = "nulls_as_nan")]
     pub final_metrics: std::collections::BTreeMap<String, f64>,
     /// Steps taken.
     pub steps: usize,
@@ -51,6 +51,25 @@ pub struct Summary {
     /// What the probes add (the sparse-parity study: memorisation epoch, subnetwork size, ...).
     #[serde(flatten)]
     pub probes: std::collections::BTreeMap<String, Option<f64>>,
+}
+
+/// `summary.json` writes a NaN as null (JSON has no NaN); read it back as NaN.
+fn nulls_as_nan<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<std::collections::BTreeMap<String, f64>, D::Error> {
+    let m: std::collections::BTreeMap<String, Option<f64>> = serde::Deserialize::deserialize(d)?;
+    Ok(m.into_iter()
+        .map(|(k, v)| (k, v.unwrap_or(f64::NAN)))
+        .collect())
+}
+
+/// Reads a run's `summary.json`.
+pub fn read_summary(dir: &Path) -> Result<Summary, EngineError> {
+    let path = dir.join("summary.json");
+    let text = std::fs::read_to_string(&path).map_err(EngineError::io(dir))?;
+    serde_json::from_str(&text).map_err(|e| {
+        EngineError::Resume(format!("{}: not a groklab summary ({e})", path.display()))
+    })
 }
 
 /// The keys `summary.json` holds besides the probes' fields, so readers (`sweep.csv`) can tell

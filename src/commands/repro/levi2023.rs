@@ -8,6 +8,7 @@
 //! spread by tens of percent), or, when the test
 //! accuracy never reaches the level, `max(20000, 20 t_train)` steps, so its plateau shows.
 
+pub mod comparison;
 mod figures;
 
 use super::figure::{Figure, Stats, sci, short};

@@ -5,6 +5,8 @@
 //! `split`: `random` (a uniformly random subset), or `covered` (every sum appears in training:
 //! with p = 10 and 45 of 55 pairs, a random split holds out the only pair of a sum such as 8 + 9
 //! more than half the time, and that sum can never be learned, capping validation accuracy at 0.9).
+//! `val_pairs = [[0, 2], [0, 4], ...]` names the validation pairs instead (the authors' split:
+//! their `np.random.seed(58)` draw is not a stream groklab can replay), and then `train` is the rest.
 
 use super::{Dataset, Features, Labels, Split, Task};
 use crate::files::ExtraTable;
@@ -23,6 +25,9 @@ pub struct Addition {
     /// Training-set size: an integer count or a fraction of all pairs.
     pub train: TrainSize,
     pub split: SplitRule,
+    /// These validation pairs (i <= j), whatever the seed; `split` is then unused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub val_pairs: Option<Vec<(usize, usize)>>,
 }
 
 /// How the training pairs are drawn.
@@ -80,7 +85,6 @@ pub fn pairs(p: usize) -> usize {
 pub fn read(r: &mut Reader) -> Result<Arc<dyn Task>, ConfigError> {
     let p = r.usize_or("p", 10, 2, 1000)?;
     let total = pairs(p);
-    let train = TrainSize::read(r, "train", total, TrainSize::Count(total * 9 / 11))?;
     let split = match r
         .choice_or("split", "random", &["random", "covered"])?
         .as_str()
@@ -88,6 +92,31 @@ pub fn read(r: &mut Reader) -> Result<Arc<dyn Task>, ConfigError> {
         "covered" => SplitRule::Covered,
         _ => SplitRule::Random,
     };
+    if let Some(v) = r.raw("val_pairs") {
+        let given = read_pairs(r, &v, p)?;
+        let train = TrainSize::Count(total - given.len());
+        if let Some(t) = r
+            .raw("train")
+            .filter(|t| *t != Value::Integer((total - given.len()) as i64))
+        {
+            return Err(r.invalid(
+                "train",
+                &t,
+                format!(
+                    "no `train` beside `val_pairs` (the {} pairs not named train), or {}",
+                    total - given.len(),
+                    total - given.len()
+                ),
+            ));
+        }
+        return Ok(Arc::new(Addition {
+            p,
+            train,
+            split,
+            val_pairs: Some(given),
+        }));
+    }
+    let train = TrainSize::read(r, "train", total, TrainSize::Count(total * 9 / 11))?;
     let classes = 2 * p - 1;
     if split == SplitRule::Covered && train.count(total) < classes {
         return Err(ConfigError::Invalid {
@@ -99,7 +128,44 @@ pub fn read(r: &mut Reader) -> Result<Arc<dyn Task>, ConfigError> {
             ),
         });
     }
-    Ok(Arc::new(Addition { p, train, split }))
+    Ok(Arc::new(Addition {
+        p,
+        train,
+        split,
+        val_pairs: None,
+    }))
+}
+
+/// `val_pairs`: distinct pairs [i, j] with i <= j < p, at least one, leaving at least one to train.
+fn read_pairs(r: &Reader, v: &Value, p: usize) -> Result<Vec<(usize, usize)>, ConfigError> {
+    let allowed = || {
+        format!(
+            "a list of distinct pairs [i, j] with 0 <= i <= j < {p}, at least one and fewer than \
+             all {}",
+            pairs(p)
+        )
+    };
+    let bad = || r.invalid("val_pairs", v, allowed());
+    let Value::Array(items) = v else {
+        return Err(bad());
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let pair = item.as_array().filter(|a| a.len() == 2).ok_or_else(bad)?;
+        let n = |x: &Value| x.as_integer().filter(|&k| k >= 0 && (k as usize) < p);
+        let (Some(i), Some(j)) = (n(&pair[0]), n(&pair[1])) else {
+            return Err(bad());
+        };
+        let (i, j) = (i as usize, j as usize);
+        if i > j || out.contains(&(i, j)) {
+            return Err(bad());
+        }
+        out.push((i, j));
+    }
+    if out.is_empty() || out.len() >= pairs(p) {
+        return Err(bad());
+    }
+    Ok(out)
 }
 
 impl crate::choice::Kind for Addition {
@@ -136,7 +202,11 @@ impl Task for Addition {
         let n_train = self.n_train();
         let mut order: Vec<usize> = (0..pairs.len()).collect();
         order.shuffle(&mut rng(seed, Stream::Split));
-        if self.split == SplitRule::Covered {
+        if let Some(val) = &self.val_pairs {
+            order = (0..pairs.len())
+                .filter(|&k| !val.contains(&pairs[k]))
+                .collect();
+        } else if self.split == SplitRule::Covered {
             // the first pair of each sum in the shuffled order moves to the front (a uniformly
             // random pair per sum), the rest keep their random order
             let mut seen = vec![false; 2 * self.p - 1];
@@ -219,6 +289,7 @@ mod tests {
             p: 10,
             train: TrainSize::Count(45),
             split: SplitRule::Random,
+            val_pairs: None,
         };
         let d = task.build(3, None);
         assert_eq!((d.train.len(), d.val.len()), (45, 10));
@@ -241,6 +312,7 @@ mod tests {
             p: 10,
             train: TrainSize::Fraction(0.4),
             split: SplitRule::Random,
+            val_pairs: None,
         };
         assert_eq!(frac.build(0, None).train.len(), 22);
     }
@@ -259,6 +331,7 @@ mod tests {
                     p: 10,
                     train: TrainSize::Count(45),
                     split: rule,
+                    val_pairs: None,
                 };
                 let d = task.build(seed, None);
                 assert_eq!(d.train.len(), 45);
@@ -274,5 +347,50 @@ mod tests {
         let text = "[task]\nkind = \"addition\"\ntrain = 10\nsplit = \"covered\"\n";
         let e = crate::Config::from_toml(text, "t").unwrap_err().to_string();
         assert!(e.contains("task.split") && e.contains("19"), "{e}");
+    }
+
+    #[test]
+    fn named_validation_pairs_are_the_split_whatever_the_seed() {
+        // the authors' split (toy/train_add.py: np.random.seed(58), choice(55, 45))
+        let val =
+            "[[0, 2], [0, 4], [1, 5], [1, 7], [2, 4], [4, 4], [4, 6], [5, 5], [5, 8], [5, 9]]";
+        let value =
+            |t: &str| -> Value { format!("v = {t}").parse::<toml::Table>().unwrap()["v"].clone() };
+        let toy = crate::presets::load("liu2022-toy").unwrap();
+        let c = toy.with(&[("task.val_pairs", value(val))]).unwrap();
+        let pairs_of = |s: &Split| -> Vec<(usize, usize)> {
+            let Features::Tokens(t) = &s.x else {
+                panic!("tokens expected")
+            };
+            t[0].iter().copied().zip(t[1].iter().copied()).collect()
+        };
+        for seed in [0, 58] {
+            let d = c.task.build(seed, None);
+            assert_eq!((d.train.len(), d.val.len()), (45, 10));
+            assert_eq!(pairs_of(&d.val)[..3], [(0, 2), (0, 4), (1, 5)]);
+            assert!(!pairs_of(&d.train).contains(&(5, 9)));
+        }
+        // the resolved config says the same split
+        let again = crate::Config::from_toml(&c.to_toml(), "again").unwrap();
+        assert_eq!(again.to_toml(), c.to_toml());
+        assert_eq!(again.task.build(1, None), c.task.build(1, None));
+        for (bad, key) in [
+            ("[[2, 1]]", "task.val_pairs"),
+            ("[[0, 10]]", "task.val_pairs"),
+            ("[[0, 1], [0, 1]]", "task.val_pairs"),
+            ("[]", "task.val_pairs"),
+        ] {
+            let e = toy
+                .with(&[("task.val_pairs", value(bad))])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(key), "{bad}: {e}");
+        }
+        let sets = [
+            ("task.val_pairs", value("[[0, 1]]")),
+            ("task.train", Value::Integer(40)),
+        ];
+        let e = toy.with(&sets).unwrap_err().to_string();
+        assert!(e.contains("task.train"), "{e}");
     }
 }

@@ -8,7 +8,7 @@
 //! while a crossing is pending and the next evaluation is more than one step away.
 
 use super::Trainer;
-use crate::probe::loss_accuracy::loss_and_accuracy;
+use crate::probe::loss_accuracy::accuracy;
 use crate::snapshot::Snapshot;
 
 /// The accuracies whose crossing is refined, in [`super::Member::crossings`] order.
@@ -100,9 +100,7 @@ impl Trainer {
                     return [f64::NAN; 2];
                 }
                 let (train, val) = outs.of(m, &member.data);
-                let acc = |split, out: &[f64]| {
-                    loss_and_accuracy(&*self.loss, &member.encoding, split, out, d_out).1
-                };
+                let acc = |split, out: &[f64]| accuracy(&member.encoding, split, out, d_out);
                 [acc(&member.data.train, train), acc(&member.data.val, val)]
             })
             .collect()
