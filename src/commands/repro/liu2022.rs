@@ -29,7 +29,7 @@ pub struct Args {
     /// (default: a new runs/repro-liu2022[-N]).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// A fast pass (about 7 minutes on 2 cores): every other learning rate and weight decay of
+    /// A fast pass (about 8 minutes on 2 cores): every other learning rate and weight decay of
     /// the toy grids and 15 of the 110 S3 cells, 3 seeds each; the transformer for 300 steps and
     /// 2 cells of its phase plot for 300 steps each. The full pass runs the authors' whole toy
     /// and S3 grids (3 seeds: about 20 minutes) and the transformer's default run to test

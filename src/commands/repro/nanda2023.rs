@@ -17,7 +17,7 @@ pub struct Args {
     /// (default: a new runs/repro-nanda2023[-N]).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// A fast pass (about 7.5 minutes on 2 cores): the first 7,000 of the 50,000 epochs, through
+    /// A fast pass (about 7 minutes on 2 cores): the first 7,000 of the 50,000 epochs, through
     /// memorisation and circuit formation to the test-accuracy jump, not through cleanup. The
     /// full pass takes about 55 minutes (16 epochs/s with the Fourier probes).
     #[arg(long)]
@@ -31,7 +31,7 @@ pub struct Args {
 }
 
 /// Past the test-accuracy jump (epoch 5,926 on seed 0), not through cleanup: 7,000 epochs took
-/// about 7.5 minutes on 2 cores (8,000 took 527 s).
+/// 397 s on 2 cores (8,000 took 527 s).
 const QUICK_STEPS: usize = 7000;
 
 pub fn run(a: Args) -> Result<(), CliError> {

@@ -20,7 +20,7 @@ pub struct Args {
     /// (default: a new runs/repro-power2022[-N]).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// A fast pass (about 7 minutes on 2 cores): the "most experiments" run for at most 6,000
+    /// A fast pass (about 6 minutes on 2 cores): the "most experiments" run for at most 6,000
     /// steps and the first 1,500 of fig. 1's 10^6 steps; no sweep. The full pass runs fig. 1 to
     /// 10^6 steps (about 18 hours on 2 cores; resumable: stop it and run the same command again)
     /// and the 20-run sweep of operations x training fractions (up to 10^5 steps each).

@@ -19,8 +19,8 @@ pub struct Args {
     /// (default: a new runs/repro-prieto2025[-N]).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// A fast pass (about 6 minutes on 2 cores): fig. 1(a) whole, the first 6,000 of fig. 1(b)
-    /// and (c)'s 80,000 epochs, no fig. 2. The full pass (about 2.5 hours on 2 cores) runs every
+    /// A fast pass (about 9 minutes on 2 cores): fig. 1(a) whole, the first 6,000 of fig. 1(b)
+    /// and (c)'s 80,000 epochs, no fig. 2. The full pass (about 3.5 hours on 2 cores) runs every
     /// run to the authors' budget.
     #[arg(long)]
     quick: bool,
