@@ -158,6 +158,7 @@ fn options(a: &Args) -> Result<Options, CliError> {
         shard,
         progress: !a.quiet,
         interrupt: Some(super::train::catch_signals()?),
+        done: None,
     })
 }
 

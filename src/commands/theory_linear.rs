@@ -7,7 +7,9 @@
 
 use super::{CliError, render_atomic, write_atomic};
 use groklab_report::{Axis as PlotAxis, Heatmap, Series, heatmap, line_plot};
-use groklab_theory::linear::{Axis, CurvePoint, GridPoint, LinearTheory, LinearTheoryError};
+use groklab_theory::linear::{
+    Axis, CurvePoint, GridPoint, LinearTheory, LinearTheoryError, default_curve_steps, log_steps,
+};
 use serde_json::{Map, Value, json};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -311,27 +313,6 @@ fn plan_curve(a: &LinearArgs, path: &Path) -> Result<CurvePlan, CliError> {
         steps: a.steps,
         points: a.points as usize,
     })
-}
-
-/// Enough steps to pass both times: 3 x the later one (at least 100), or, when the test
-/// accuracy never reaches the level, max(1e5, 3 t_train).
-fn default_curve_steps(t_train: Option<f64>, t_gen: Option<f64>) -> f64 {
-    let n = match (t_train, t_gen) {
-        (Some(a), Some(b)) => (3.0 * a.max(b)).max(100.0),
-        (a, _) => (3.0 * a.unwrap_or(0.0)).max(1e5),
-    };
-    n.ceil()
-}
-
-/// `k >= 2` log-spaced steps from 1 to `n` (both included).
-fn log_steps(n: f64, k: usize) -> Vec<f64> {
-    let ln = n.ln();
-    let mut steps: Vec<f64> = (0..k)
-        .map(|i| (ln * i as f64 / (k - 1) as f64).exp())
-        .collect();
-    steps[0] = 1.0;
-    steps[k - 1] = n;
-    steps
 }
 
 fn write_curve(

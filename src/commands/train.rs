@@ -53,6 +53,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
         progress: !a.quiet,
         interrupt: Some(catch_signals()?),
         overrides: a.sets.clone(),
+        position: None,
     };
     // a run directory given as the source is continued, as with --resume
     let dir_source = match a.source.as_slice() {

@@ -74,6 +74,9 @@ pub struct Options {
     pub progress: bool,
     /// Set to a signal's number by its handler: every chunk saves its state and the call stops.
     pub interrupt: Option<Arc<AtomicUsize>>,
+    /// Set to the runs finished so far (earlier ones included) as the sweep goes, for a caller
+    /// that draws its own progress (the Python package's tqdm bar).
+    pub done: Option<Arc<AtomicUsize>>,
 }
 
 /// What a call did.
@@ -155,6 +158,9 @@ pub fn run(dir: &SweepDir, prepared: &Prepared, opts: &Options) -> Result<Outcom
         check_fits(&configs)?;
     }
     let pending: usize = chunks.iter().map(Vec::len).sum();
+    if let Some(d) = &opts.done {
+        d.store(already_done, Ordering::Relaxed);
+    }
     let bar = progress_bar(opts.progress, pending as u64, &sweep.name);
     let next = AtomicUsize::new(0);
     let trained = AtomicUsize::new(0);
@@ -205,6 +211,9 @@ pub fn run(dir: &SweepDir, prepared: &Prepared, opts: &Options) -> Result<Outcom
                         Ok(true) => {
                             trained.fetch_add(chunk.len(), Ordering::SeqCst);
                             bar.inc(chunk.len() as u64);
+                            if let Some(d) = &opts.done {
+                                d.fetch_add(chunk.len(), Ordering::Relaxed);
+                            }
                             let _guard = table.lock();
                             if let Err(e) = dir.rebuild_table(prepared)
                                 && let Ok(mut f) = failure.lock()

@@ -104,7 +104,7 @@ impl Work {
         let opts = TrainOptions {
             progress: true,
             interrupt: Some(Arc::clone(&self.interrupt)),
-            overrides: Vec::new(),
+            ..Default::default()
         };
         let finished = dir.join("summary.json").is_file() && unfinished(&dir).is_none();
         if !finished {
@@ -146,6 +146,7 @@ impl Work {
             shard: None,
             progress: true,
             interrupt: Some(Arc::clone(&self.interrupt)),
+            done: None,
         };
         eprintln!(
             "  sweep {name}: {} runs ({})",

@@ -115,6 +115,9 @@ pub struct TrainOptions {
     pub interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
     /// The `--set` overrides of the command, for the run's provenance.
     pub overrides: Vec<String>,
+    /// Set to the step reached as the run goes (as often as the bar moves), for a caller that
+    /// draws its own progress (the Python package's tqdm bar).
+    pub position: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 /// Checks that configs can share one batched loop: same task, model (but for its init-only keys,
@@ -417,7 +420,9 @@ impl Trainer {
         let started = Instant::now();
         let wall = |before: f64| before + started.elapsed().as_secs_f64();
         let mut interrupted_by = None;
+        let mut reached = first;
         for step in first..=self.steps {
+            reached = step;
             if step > 0 {
                 self.step(step);
                 if !self.members.iter().any(|m| m.active) {
@@ -435,6 +440,9 @@ impl Trainer {
             }
             if step % 64 == 0 {
                 bar.set_position(step as u64);
+                if let Some(p) = &opts.position {
+                    p.store(step, std::sync::atomic::Ordering::Relaxed);
+                }
             }
             let signal = watch.interrupt(step);
             let now = wall(self.wall_before);
@@ -445,6 +453,9 @@ impl Trainer {
                 interrupted_by = signal;
                 break;
             }
+        }
+        if let Some(p) = &opts.position {
+            p.store(reached, std::sync::atomic::Ordering::Relaxed);
         }
         let wall = wall(self.wall_before);
         self.finish_probes();

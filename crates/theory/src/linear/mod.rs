@@ -332,6 +332,27 @@ pub struct CurvePoint {
     pub gen_acc: f64,
 }
 
+/// Enough steps to pass both times: 3 x the later one (at least 100), or, when the test
+/// accuracy never reaches the level, max(1e5, 3 t_train).
+pub fn default_curve_steps(t_train: Option<f64>, t_gen: Option<f64>) -> f64 {
+    let n = match (t_train, t_gen) {
+        (Some(a), Some(b)) => (3.0 * a.max(b)).max(100.0),
+        (a, _) => (3.0 * a.unwrap_or(0.0)).max(1e5),
+    };
+    n.ceil()
+}
+
+/// `k >= 2` log-spaced steps from 1 to `n` (both included).
+pub fn log_steps(n: f64, k: usize) -> Vec<f64> {
+    let ln = n.ln();
+    let mut steps: Vec<f64> = (0..k)
+        .map(|i| (ln * i as f64 / (k - 1) as f64).exp())
+        .collect();
+    steps[0] = 1.0;
+    steps[k - 1] = n;
+    steps
+}
+
 /// One cell of [`LinearTheory::grid`].
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GridPoint {
