@@ -6,35 +6,44 @@ import json
 import math
 import os
 from collections.abc import Iterator, Mapping, MutableMapping
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from . import _groklab
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Config", "config", "presets"]
 
 
 def _literal(value: Any) -> str:
     """A Python value as a TOML literal (what ``--set key=VALUE`` would be given)."""
+    if type(value).__module__ == "numpy":
+        # numpy scalars and arrays (np.float64 is a float whose repr is not a number)
+        return _literal(value.tolist())
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return str(value)
+        return str(int(value))
     if isinstance(value, float):
         if math.isnan(value):
             return "nan"
         if math.isinf(value):
             return "inf" if value > 0 else "-inf"
-        return repr(value)
+        return repr(float(value))
     if isinstance(value, str):
-        return json.dumps(value)
+        # TOML basic strings take JSON's escapes; DEL must be escaped too
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_literal(v) for v in value) + "]"
     if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{json.dumps(str(k))} = {_literal(v)}" for k, v in value.items()) + "}"
-    # numpy scalars and the like
-    if hasattr(value, "item"):
-        return _literal(value.item())
+        return "{" + ", ".join(f"{_literal(str(k))} = {_literal(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"cannot write a {type(value).__name__} into a config: use bool, int, float, str, list or dict")
+
+
+def _document(table: Mapping[str, Any]) -> str:
+    """A dict as a TOML document (tables and arrays of tables written inline)."""
+    return "".join(f"{_literal(str(k))} = {_literal(v)}\n" for k, v in table.items())
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -86,6 +95,8 @@ class Config(MutableMapping):
         return self.get("name", "custom")
 
     def __getitem__(self, key: str) -> Any:
+        """The value of a dotted key; for a table (``"optim.decoder"``) a copy of its keys below
+        (edit through the dotted keys, ``c["optim.decoder.lr"] = ...``)."""
         flat = _flatten(self.to_dict())
         if key in flat:
             return flat[key]
@@ -143,7 +154,7 @@ def config(source: Union[str, os.PathLike, Config], sets: Mapping[str, Any] | No
     return c
 
 
-def presets():
+def presets() -> "pd.DataFrame":
     """Every embedded preset as a DataFrame: name, kind (run or sweep), study, reproduces (paper
     and figure), description, runs. ``groklab.config(name)`` / ``groklab.sweep(name)`` load them."""
     import pandas as pd

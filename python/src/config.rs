@@ -8,7 +8,7 @@ use groklab_sweep::presets as sweeps;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use serde_json::json;
-use toml::{Table, Value};
+use toml::Table;
 
 /// Every preset, run and sweep, as a JSON list of {name, kind, study, reproduces, description, runs}.
 #[pyfunction]
@@ -76,9 +76,17 @@ pub fn validate(text: &str, source: &str) -> PyResult<String> {
 pub fn set_keys(text: &str, items: Vec<(String, String)>) -> PyResult<String> {
     let mut table = parse(text, "the config")?;
     for (key, literal) in &items {
-        let value = parse(&format!("v = {literal}"), &format!("the value of {key}"))?
-            .remove("v")
-            .unwrap_or(Value::String(String::new()));
+        let value = format!("v = {literal}")
+            .parse::<Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .ok_or_else(|| {
+                config_error(&groklab_engine::ConfigError::Invalid {
+                    key: key.clone(),
+                    value: literal.clone(),
+                    allowed: "a TOML value (number, string, boolean, array or table)".into(),
+                })
+            })?;
         groklab_engine::reader::set(&mut table, key, value).map_err(|e| config_error(&e))?;
     }
     Config::from_table(table.clone()).map_err(|e| config_error(&e))?;

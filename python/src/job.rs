@@ -38,6 +38,13 @@ impl Job {
     }
 }
 
+/// A job dropped unfinished (its Python object collected) stops rather than training unseen.
+impl Drop for Job {
+    fn drop(&mut self) {
+        self.interrupt.store(2, Ordering::SeqCst);
+    }
+}
+
 #[pymethods]
 impl Job {
     /// Steps (of a run) or runs (of a sweep) in all.

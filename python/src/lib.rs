@@ -27,6 +27,7 @@ fn _groklab(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(config::set_keys, m)?)?;
     m.add_function(wrap_pyfunction!(config::to_json, m)?)?;
     m.add_function(wrap_pyfunction!(train::start_train, m)?)?;
+    m.add_function(wrap_pyfunction!(train::start_resume, m)?)?;
     m.add_function(wrap_pyfunction!(sweep::start_sweep, m)?)?;
     m.add_function(wrap_pyfunction!(tensors::read_safetensors, m)?)?;
     m.add_function(wrap_pyfunction!(theory::addition_json, m)?)?;

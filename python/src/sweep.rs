@@ -47,18 +47,26 @@ fn definition(kind: &str, source: &str) -> Result<(Sweep, Option<PathBuf>), Fail
 /// The job's result is {"dir", "runs", "already_done", "trained", "missing", "wall_seconds",
 /// "interrupted"}.
 #[pyfunction]
-#[pyo3(signature = (kind, source, sets, out, jobs))]
+#[pyo3(signature = (kind, source, sets, out, jobs, chunk))]
 pub fn start_sweep(
     kind: &str,
     source: &str,
     sets: Vec<String>,
     out: Option<PathBuf>,
     jobs: Option<usize>,
+    chunk: Option<usize>,
 ) -> PyResult<Job> {
     let (sweep, stored) = definition(kind, source).map_err(py)?;
-    if stored.is_some() && !sets.is_empty() {
+    if stored.is_some() && (!sets.is_empty() || out.is_some()) {
         return Err(py(Failure::Input(
-            "a resumed sweep keeps its stored definition: give `sets` to a new sweep".into(),
+            "a sweep directory is continued where it is, with its stored definition: give \
+             `sets` and `out` to a new sweep"
+                .into(),
+        )));
+    }
+    if chunk == Some(0) {
+        return Err(py(Failure::Input(
+            "invalid value for `chunk`: 0; allowed: an integer >= 1".into(),
         )));
     }
     let sweep = sweep.with_sets(&sets).map_err(py)?;
@@ -70,7 +78,7 @@ pub fn start_sweep(
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let opts = Options {
         jobs: jobs.unwrap_or(cores).max(1),
-        chunk: None,
+        chunk,
         shard: None,
         progress: false,
         interrupt: Some(Arc::clone(&interrupt)),

@@ -15,13 +15,17 @@ fn invalid(key: &str, value: impl std::fmt::Display, allowed: &str) -> PyErr {
 /// size, and the critical fraction (Liu et al. 2022, section 4).
 #[pyfunction]
 #[pyo3(signature = (p = 10, samples = 10_000, seed = 0))]
-pub fn addition_json(py: Python<'_>, p: usize, samples: usize, seed: u64) -> PyResult<String> {
+pub fn addition_json(py: Python<'_>, p: i64, samples: i64, seed: i64) -> PyResult<String> {
     if !(2..=60).contains(&p) {
         return Err(invalid("p", p, "an integer from 2 to 60"));
     }
-    if samples == 0 {
-        return Err(invalid("samples", 0, "an integer >= 1"));
+    if samples < 1 {
+        return Err(invalid("samples", samples, "an integer >= 1"));
     }
+    if seed < 0 {
+        return Err(invalid("seed", seed, "an integer >= 0"));
+    }
+    let (p, samples, seed) = (p as usize, samples as usize, seed as u64);
     let r = py.detach(|| groklab_theory::addition::critical_fraction(p, samples, seed));
     serde_json::to_string(&r).map_err(|e| PyValueError::new_err(e.to_string()))
 }
@@ -35,7 +39,7 @@ pub fn addition_json(py: Python<'_>, p: usize, samples: usize, seed: u64) -> PyR
 pub fn linear_json(
     py: Python<'_>,
     lambda_: f64,
-    dout: usize,
+    dout: i64,
     gamma: f64,
     eta: f64,
     eps: f64,
@@ -43,11 +47,14 @@ pub fn linear_json(
     level: f64,
     flow: bool,
     steps: Option<f64>,
-    points: usize,
+    points: i64,
 ) -> PyResult<String> {
+    if !(1..=1_000_000_000).contains(&dout) {
+        return Err(invalid("dout", dout, "an integer from 1 to 1e9"));
+    }
     let theory = LinearTheory {
         lambda: lambda_,
-        dout,
+        dout: dout as usize,
         gamma,
         eta,
         eps,
@@ -69,7 +76,7 @@ pub fn linear_json(
     let (summary, curve) = py.detach(|| {
         let summary = theory.summary();
         let n = steps.unwrap_or_else(|| default_curve_steps(summary.t_train, summary.t_gen));
-        (summary, theory.curve(&log_steps(n, points)))
+        (summary, theory.curve(&log_steps(n, points as usize)))
     });
     serde_json::to_string(&json!({"summary": summary, "curve": curve}))
         .map_err(|e| PyValueError::new_err(e.to_string()))

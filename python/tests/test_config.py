@@ -63,3 +63,17 @@ def test_bad_train_inputs_write_nothing(here):
     with pytest.raises(TypeError):
         groklab.config("liu2022-toy", {"train.steps": object()})
     assert list(here.iterdir()) == []
+
+
+def test_numpy_and_unicode_values():
+    import numpy as np
+
+    c = groklab.config("liu2022-toy")
+    c["optim.decoder.weight_decay"] = np.float64(0.25)
+    c["train.steps"] = np.int64(77)
+    c["name"] = "grök \U0001F600 \x7f"
+    assert c["optim.decoder.weight_decay"] == 0.25 and c["train.steps"] == 77
+    assert c["name"] == "grök \U0001F600 \x7f"
+    with pytest.raises(groklab.ConfigError) as e:
+        c.update({"train.steps": float("nan")})
+    assert e.value.key == "train.steps"

@@ -44,9 +44,16 @@ def test_tiny_sweep_table_equals_the_clis(cli, here):
     assert isinstance(groklab.load(here / "py"), groklab.Sweep)
 
 
-def test_sweep_from_text_and_a_bad_definition(here):
+def test_sweep_from_text_or_a_dict_and_a_bad_definition(here):
     sw = groklab.sweep(TINY, out="t", sets={"train.steps": 100}, progress=False)
     assert set(sw.table["steps"]) == {100}
+    as_dict = {"name": "tiny", "base": "liu2022-toy", "seeds": 2, "set": {"train.steps": 300},
+               "axes": [{"key": "task.train", "values": [0.5, 0.8]}]}
+    d = groklab.sweep(as_dict, out="d", progress=False)
+    pd.testing.assert_frame_equal(d.table.drop(columns=TIMING),
+                                  groklab.sweep(TINY, out="e", progress=False).table.drop(columns=TIMING))
+    with pytest.raises(ValueError, match="continued where it is"):
+        groklab.sweep(here / "d", out="elsewhere", progress=False)
     with pytest.raises(groklab.ConfigError, match="train.stepz"):
         groklab.sweep("liu2022-fraction", sets={"train.stepz": 1}, progress=False)
     with pytest.raises(ValueError, match="run preset"):

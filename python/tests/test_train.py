@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import groklab
@@ -52,9 +53,12 @@ def test_train_equals_the_cli(cli, here):
 def test_default_directory_is_the_clis_name(here):
     a = groklab.train(groklab.config("liu2022-toy", {"train.steps": 50}), seed=1, progress=False)
     b = groklab.train(groklab.config("liu2022-toy", {"train.steps": 50}), seed=1, progress=False)
-    assert a.dir == Path("runs/liu2022-toy-seed1-train.steps=50")
+    assert a.dir == here / "runs/liu2022-toy-seed1-train.steps=50"
     # a run never replaces another
-    assert b.dir == Path("runs/liu2022-toy-seed1-train.steps=50-2")
+    assert b.dir == here / "runs/liu2022-toy-seed1-train.steps=50-2"
+    # directories are absolute: a notebook's %cd does not lose them
+    os.chdir("runs")
+    assert len(a.metrics) > 0
 
 
 def test_params_have_transformerlens_names_and_shapes(here):
@@ -130,3 +134,21 @@ def test_nothing_on_stdout(here, capfd):
     groklab.train(groklab.config("liu2022-toy", {"train.steps": 100}), out=here / "q", progress=True)
     out, err = capfd.readouterr()
     assert out == ""
+
+
+def test_a_run_the_cli_interrupted_continues_from_python(cli, here):
+    # the CLI stops a run on SIGINT with its state saved; groklab.train(DIR) continues it and
+    # ends where an uninterrupted run ends, bit for bit
+    args = ["liu2022-toy", "--set", "train.steps=30000"]
+    p = subprocess.Popen([cli, "train", "preset", *args, "--out", "stopped", "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while not (here / "stopped" / "metrics.csv").exists() and p.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGINT)
+    assert p.wait() == 130
+    run = groklab.train(here / "stopped", progress=False)
+    assert run.summary["status"] == "finished" and run.summary["steps"] == 30000
+    ref = cli_run(cli, here / "whole", *args)
+    assert (run.dir / "metrics.csv").read_bytes() == (ref / "metrics.csv").read_bytes()
+    with pytest.raises(ValueError, match="no unfinished run"):
+        groklab.train(here / "whole", progress=False)
