@@ -178,10 +178,6 @@ def _resume(directory: Path, seed: Optional[int], out: Any, progress: bool) -> R
     if seed is not None or out is not None:
         raise ValueError(f"{directory}: a resumed run keeps its seed and directory; give neither `seed` nor `out`")
     job = _groklab.start_resume(os.fspath(directory))
-
-    def on_interrupt(outcome: Optional[dict[str, Any]]) -> None:
-        # the run was unfinished before this call: it stays so, its state saved again
-        pass
-
-    done = drive(job, progress=progress, desc=directory.name, unit="step", on_interrupt=on_interrupt)
+    # interrupted again, the run stays unfinished with its state saved, as before this call
+    done = drive(job, progress=progress, desc=directory.name, unit="step", on_interrupt=lambda _: None)
     return Run(done["dir"])

@@ -41,12 +41,22 @@ impl From<Config> for Failure {
     }
 }
 
+impl Failure {
+    /// Any other error: bad input when the CLI would exit 2 for it, else a failure while working.
+    fn other(user: bool, message: String) -> Failure {
+        if user {
+            Failure::Input(message)
+        } else {
+            Failure::Work(message)
+        }
+    }
+}
+
 impl From<EngineError> for Failure {
     fn from(e: EngineError) -> Failure {
         match e {
             EngineError::Config(c) => c.into(),
-            e if e.is_user_error() => Failure::Input(e.to_string()),
-            e => Failure::Work(e.to_string()),
+            e => Failure::other(e.is_user_error(), e.to_string()),
         }
     }
 }
@@ -60,8 +70,7 @@ impl From<SweepError> for Failure {
                 Failure::Config(error, e.to_string())
             }
             SweepError::Engine(e) => e.into(),
-            e if e.is_user_error() => Failure::Input(e.to_string()),
-            e => Failure::Work(e.to_string()),
+            e => Failure::other(e.is_user_error(), e.to_string()),
         }
     }
 }

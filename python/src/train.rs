@@ -3,7 +3,7 @@
 use super::errors::{Failure, config_error};
 use super::job::Job;
 use groklab_engine::Config;
-use groklab_engine::run::{OutDir, default_name, execute_from, resume, unfinished};
+use groklab_engine::run::{OutDir, Summary, default_name, execute_from, resume, unfinished};
 use groklab_engine::train::TrainOptions;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -50,9 +50,7 @@ pub fn start_train(
     };
     let total = config.train.steps;
     Ok(Job::spawn(total, position, interrupt, move || {
-        let (summary, dir) = execute_from(&config, &out, &opts, None)?;
-        let summary = serde_json::to_value(&summary).map_err(|e| Failure::Work(e.to_string()))?;
-        Ok(json!({"summary": summary, "dir": dir}).to_string())
+        outcome(execute_from(&config, &out, &opts, None)?)
     }))
 }
 
@@ -75,8 +73,12 @@ pub fn start_resume(dir: PathBuf) -> PyResult<Job> {
         ..Default::default()
     };
     Ok(Job::spawn(progress.steps, position, interrupt, move || {
-        let (summary, dir) = resume(&dir, &opts)?;
-        let summary = serde_json::to_value(&summary).map_err(|e| Failure::Work(e.to_string()))?;
-        Ok(json!({"summary": summary, "dir": dir}).to_string())
+        outcome(resume(&dir, &opts)?)
     }))
+}
+
+/// A finished (or stopped) run as the job's JSON result: {"summary": summary.json, "dir"}.
+fn outcome((summary, dir): (Summary, PathBuf)) -> Result<String, Failure> {
+    let summary = serde_json::to_value(&summary).map_err(|e| Failure::Work(e.to_string()))?;
+    Ok(json!({"summary": summary, "dir": dir}).to_string())
 }
